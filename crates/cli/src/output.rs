@@ -1,0 +1,221 @@
+//! How results are shown: JSON for scripts, short readable text for people.
+
+use indicatif::HumanBytes;
+use rythm_backup_core::engine::BackupReport;
+use rythm_backup_core::jobs::download::DownloadOutcome;
+use rythm_backup_core::jobs::prune::PruneOutcome;
+use rythm_backup_core::jobs::restore::RestoreOutcome;
+use rythm_backup_core::jobs::verify::VerifyOutcome;
+use rythm_backup_core::BackupEntry;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub fn json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("results serialise")
+    );
+}
+
+fn local_time(t: OffsetDateTime) -> String {
+    let t = time::UtcOffset::current_local_offset()
+        .map(|o| t.to_offset(o))
+        .unwrap_or(t);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let offset = if t.offset().is_utc() {
+        " UTC".to_owned()
+    } else {
+        String::new()
+    };
+    format!("{}{offset}", t.format(&format).unwrap_or_default())
+}
+
+/// `3d 4h`, `5h 2m`, `40s`.
+pub fn span(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let text = match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    };
+    if seconds < 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+pub fn backup(report: &BackupReport) {
+    let b = &report.backup;
+    println!(
+        "Created {} ({}, {} before compression) from {} in {}",
+        b.name,
+        HumanBytes(b.size),
+        HumanBytes(b.raw_size),
+        b.database,
+        seconds(b.duration_ms)
+    );
+    println!("sha256 {}", b.sha256);
+    for name in &report.pruned {
+        println!("Retention deleted {name}");
+    }
+    if let Some(e) = &report.prune_error {
+        eprintln!("warning: retention failed after the backup: {e}");
+    }
+}
+
+pub fn list(entries: &[BackupEntry]) {
+    if entries.is_empty() {
+        println!("No backups yet. Create one with: rythm-backup backup");
+        return;
+    }
+    let now = OffsetDateTime::now_utc();
+    let rows: Vec<[String; 7]> = entries
+        .iter()
+        .map(|e| {
+            let expires = (e.expires_at - now).whole_seconds();
+            [
+                e.name.to_string(),
+                local_time(e.created_at),
+                span(e.age_seconds),
+                HumanBytes(e.size).to_string(),
+                format!("{}/{}", e.format.as_str(), e.compression.as_str()),
+                if e.sha256.is_some() {
+                    "sha256".into()
+                } else {
+                    "legacy".into()
+                },
+                if expires > 0 {
+                    span(expires)
+                } else {
+                    "due".into()
+                },
+            ]
+        })
+        .collect();
+    let header = [
+        "NAME",
+        "CREATED",
+        "AGE",
+        "SIZE",
+        "FORMAT",
+        "CHECKSUM",
+        "EXPIRES IN",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(&header.map(String::from));
+    for row in &rows {
+        line(row);
+    }
+}
+
+pub fn download(d: &DownloadOutcome) {
+    let check = match d.checksum_verified {
+        Some(true) => "sha256 verified",
+        _ => "no recorded checksum (legacy backup)",
+    };
+    println!(
+        "Downloaded {} to {} ({}, {check}) in {}",
+        d.name,
+        d.path.display(),
+        HumanBytes(d.size),
+        seconds(d.duration_ms)
+    );
+    if d.resumed_from > 0 {
+        println!(
+            "Resumed after {} already on disk",
+            HumanBytes(d.resumed_from)
+        );
+    }
+}
+
+pub fn restore(r: &RestoreOutcome) {
+    let created = if r.created_database { " (created)" } else { "" };
+    println!(
+        "Restored {} into {}{} on {} in {}",
+        r.source,
+        r.database,
+        created,
+        r.server,
+        seconds(r.duration_ms)
+    );
+    if r.checksum_verified == Some(true) {
+        println!("sha256 verified");
+    }
+    if let Some(safety) = &r.safety_backup {
+        println!("Safety backup of the previous contents: {safety}");
+        println!(
+            "Roll back with: rythm-backup restore {safety} --confirm {}",
+            r.database
+        );
+    }
+}
+
+pub fn prune(p: &PruneOutcome) {
+    let verb = if p.dry_run { "Would delete" } else { "Deleted" };
+    if p.deleted.is_empty() {
+        println!(
+            "Nothing is older than {} days (or it is the newest backup); {} kept",
+            p.retention_days, p.kept
+        );
+        return;
+    }
+    for d in &p.deleted {
+        println!(
+            "{verb} {} ({}, created {})",
+            d.name,
+            HumanBytes(d.size),
+            local_time(d.created_at)
+        );
+    }
+    println!("{} kept", p.kept);
+}
+
+pub fn verify(v: &VerifyOutcome) {
+    for t in &v.tables {
+        println!("{:>12}  {}.{}", t.rows, t.schema, t.table);
+    }
+    let check = match v.checksum_verified {
+        Some(true) => "sha256 verified",
+        _ => "no recorded checksum (legacy backup)",
+    };
+    println!(
+        "{} restores cleanly: {} tables, {} rows, {check} ({})",
+        v.name,
+        v.tables.len(),
+        v.total_rows,
+        seconds(v.duration_ms)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(40), "40s");
+        assert_eq!(span(125), "2m");
+        assert_eq!(span(3 * 3600 + 120), "3h 2m");
+        assert_eq!(span(2 * 86_400 + 3600), "2d 1h");
+        assert_eq!(span(-90), "-1m");
+    }
+}

@@ -1,0 +1,109 @@
+//! The backup catalog: names, the metadata stored with each backup, and the listing entries
+//! built from what a store returns, legacy blobs without metadata included.
+
+mod metadata;
+mod name;
+mod sniff;
+
+pub use metadata::{BackupKind, BackupMetadata};
+pub use name::{extension_of, BackupName, Compression, DumpFormat, NameError};
+pub use sniff::{sniff_compression, sniff_format, SNIFF_LEN};
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::storage::BlobInfo;
+
+/// One backup as the list shows it, in the seed API's field names (`name`, `size`,
+/// `createdAt`) plus what our metadata adds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEntry {
+    pub name: BackupName,
+    /// Bytes stored.
+    pub size: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub format: DumpFormat,
+    pub compression: Compression,
+    /// Hex sha256 of the stored bytes; absent for legacy backups.
+    pub sha256: Option<String>,
+    /// Size of the dump before compression.
+    pub raw_size: Option<u64>,
+    pub database: Option<String>,
+    pub server_version: Option<String>,
+    pub pg_dump_version: Option<String>,
+    pub created_by: Option<String>,
+    pub tool_version: Option<String>,
+    pub duration_ms: Option<u64>,
+    /// manual, scheduled or pre-restore (the RYTHM API's `type`).
+    #[serde(rename = "type")]
+    pub kind: BackupKind,
+    /// True for a blob written without our metadata (the seed's or the RYTHM API's).
+    pub legacy: bool,
+    pub age_seconds: i64,
+    /// When retention will delete it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl BackupEntry {
+    /// Builds an entry from a stored blob; `None` when its name is not a backup name.
+    pub fn from_blob(blob: &BlobInfo, now: OffsetDateTime, retention_days: u32) -> Option<Self> {
+        let name = BackupName::parse(&blob.name).ok()?;
+        let meta = BackupMetadata::from_map(&blob.metadata);
+        let (name_format, name_compression) = name.kind();
+        let created_at = meta
+            .as_ref()
+            .and_then(|m| m.created_at)
+            .or_else(|| name.timestamp())
+            .unwrap_or(blob.last_modified);
+        let kind = meta
+            .as_ref()
+            .map(|m| m.kind)
+            .unwrap_or_else(|| BackupKind::from_name(&name));
+        let m = meta.clone().unwrap_or_default();
+        Some(BackupEntry {
+            size: blob.size,
+            created_at,
+            format: meta.as_ref().map(|m| m.format).unwrap_or(name_format),
+            compression: meta
+                .as_ref()
+                .map(|m| m.compression)
+                .unwrap_or(name_compression),
+            sha256: m.sha256,
+            raw_size: m.raw_size,
+            database: m.database,
+            server_version: m.server_version,
+            pg_dump_version: m.pg_dump_version,
+            created_by: m.created_by,
+            tool_version: m.tool_version,
+            duration_ms: m.duration_ms,
+            kind,
+            legacy: meta.is_none(),
+            age_seconds: (now - created_at).whole_seconds(),
+            expires_at: created_at + Duration::days(i64::from(retention_days)),
+            name,
+        })
+    }
+}
+
+/// Builds the listing: backups only, newest first.
+pub fn entries_newest_first(
+    blobs: &[BlobInfo],
+    now: OffsetDateTime,
+    retention_days: u32,
+) -> Vec<BackupEntry> {
+    let mut entries: Vec<BackupEntry> = blobs
+        .iter()
+        .filter_map(|b| {
+            let entry = BackupEntry::from_blob(b, now, retention_days);
+            if entry.is_none() {
+                tracing::debug!(blob = %b.name.escape_debug(), "skipping a blob that is not a backup");
+            }
+            entry
+        })
+        .collect();
+    entries.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.name.cmp(&a.name)));
+    entries
+}

@@ -1,0 +1,147 @@
+//! Engine configuration from the seed's environment: `DATABASE_URL`,
+//! `AZURE_STORAGE_CONNECTION_STRING`, `AZURE_BACKUP_CONTAINER`, or `BACKUP_DIR` for a local
+//! folder, plus `RETENTION_DAYS`, `BACKUP_FORMAT` and `BACKUP_COMPRESSION`.
+
+use std::path::PathBuf;
+
+use crate::catalog::{Compression, DumpFormat};
+use crate::error::{Error, Result};
+use crate::pg::DbTarget;
+use crate::secrets::Sensitive;
+
+pub const DEFAULT_CONTAINER: &str = "database-backups";
+pub const DEFAULT_RETENTION_DAYS: u32 = 10;
+
+/// Where backups are kept.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    Azure {
+        connection_string: Sensitive<String>,
+        container: String,
+    },
+    Local {
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub database: Option<DbTarget>,
+    pub storage: StorageConfig,
+    pub retention_days: u32,
+    pub format: DumpFormat,
+    pub compression: Compression,
+    /// Recorded as `created_by` in each backup's metadata.
+    pub created_by: Option<String>,
+}
+
+impl EngineConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let database = lookup("DATABASE_URL")
+            .map(|url| {
+                DbTarget::parse(&url).map_err(|e| Error::Config(format!("DATABASE_URL: {e}")))
+            })
+            .transpose()?;
+        let storage = match lookup("AZURE_STORAGE_CONNECTION_STRING") {
+            Some(conn) => StorageConfig::Azure {
+                connection_string: Sensitive::new(conn),
+                container: lookup("AZURE_BACKUP_CONTAINER")
+                    .unwrap_or_else(|| DEFAULT_CONTAINER.into()),
+            },
+            None => StorageConfig::Local {
+                dir: lookup("BACKUP_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(default_backup_dir),
+            },
+        };
+        let retention_days = match lookup("RETENTION_DAYS") {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "RETENTION_DAYS must be a number of days from 1 to 3650, not {v:?}"
+                    ))
+                })?,
+        };
+        let format = match lookup("BACKUP_FORMAT") {
+            None => DumpFormat::Plain,
+            Some(v) => v
+                .parse()
+                .map_err(|e| Error::Config(format!("BACKUP_FORMAT: {e}")))?,
+        };
+        let compression = match lookup("BACKUP_COMPRESSION") {
+            None => Compression::Zstd,
+            Some(v) => v
+                .parse()
+                .map_err(|e| Error::Config(format!("BACKUP_COMPRESSION: {e}")))?,
+        };
+        let created_by = lookup("USER").or_else(|| lookup("USERNAME"));
+        Ok(EngineConfig {
+            database,
+            storage,
+            retention_days,
+            format,
+            compression,
+            created_by,
+        })
+    }
+}
+
+/// The embedded default folder: the OS data directory, else `./backups`.
+pub fn default_backup_dir() -> PathBuf {
+    dirs::data_dir()
+        .map(|d| d.join("rythm-backup").join("backups"))
+        .unwrap_or_else(|| PathBuf::from("backups"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<EngineConfig> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EngineConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn azure_wins_over_local_and_defaults_apply() {
+        let c = config(&[(
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "UseDevelopmentStorage=true",
+        )])
+        .unwrap();
+        assert!(
+            matches!(c.storage, StorageConfig::Azure { ref container, .. } if container == "database-backups")
+        );
+        assert_eq!(c.retention_days, 10);
+        assert_eq!(c.compression, Compression::Zstd);
+        let c = config(&[("BACKUP_DIR", "/tmp/x")]).unwrap();
+        assert!(
+            matches!(c.storage, StorageConfig::Local { ref dir } if dir == &PathBuf::from("/tmp/x"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors_without_secrets() {
+        assert!(config(&[("RETENTION_DAYS", "0")]).is_err());
+        assert!(config(&[("BACKUP_FORMAT", "tar")]).is_err());
+        let err = config(&[("DATABASE_URL", "mysql://u:supersecret@h/db")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("supersecret"), "{err}");
+    }
+}

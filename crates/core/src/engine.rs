@@ -1,0 +1,198 @@
+//! `Engine`: direct mode put together. It holds one store and one database and exposes the
+//! jobs as methods; front ends build one from an `EngineConfig` and call it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::catalog::{entries_newest_first, BackupEntry, BackupKind, BackupName};
+use crate::config::{EngineConfig, StorageConfig};
+use crate::error::{Error, Result};
+use crate::jobs::backup::{self, BackupOutcome, BackupRequest};
+use crate::jobs::download::{self, DownloadOutcome, DownloadRequest};
+use crate::jobs::prune::{self, PruneOutcome};
+use crate::jobs::restore::{self, RestoreOutcome, RestoreRequest, RestoreSource};
+use crate::jobs::verify::{self, VerifyOutcome};
+use crate::jobs::{Cancel, Progress};
+use crate::pg::DbTarget;
+use crate::storage::azure::AzureStore;
+use crate::storage::local::LocalStore;
+use crate::storage::BlobStore;
+
+/// Options of a restore, beyond the source.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Another database than the configured one (same server credentials when it has none).
+    pub target: Option<DbTarget>,
+    pub create: bool,
+    pub confirm: String,
+    pub skip_safety_backup: bool,
+    pub terminate_connections: bool,
+}
+
+/// What a successful backup did, retention included.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    #[serde(flatten)]
+    pub backup: BackupOutcome,
+    /// What retention deleted afterwards.
+    pub pruned: Vec<BackupName>,
+    /// Set when retention failed; the backup itself is safe.
+    pub prune_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: EngineConfig,
+    store: Arc<dyn BlobStore>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Self> {
+        let store: Arc<dyn BlobStore> = match &config.storage {
+            StorageConfig::Azure {
+                connection_string,
+                container,
+            } => Arc::new(AzureStore::from_connection_string(
+                connection_string.expose(),
+                container,
+            )?),
+            StorageConfig::Local { dir } => Arc::new(LocalStore::new(dir.clone())),
+        };
+        Ok(Engine { config, store })
+    }
+
+    /// An engine over an existing store (tests, the server).
+    pub fn with_store(config: EngineConfig, store: Arc<dyn BlobStore>) -> Self {
+        Engine { config, store }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn BlobStore> {
+        &self.store
+    }
+
+    fn database(&self) -> Result<&DbTarget> {
+        self.config.database.as_ref().ok_or_else(|| {
+            Error::Config("no database configured: set DATABASE_URL (postgresql://user:password@host:port/db)".into())
+        })
+    }
+
+    /// Dumps the database, then applies retention.
+    pub async fn backup(
+        &self,
+        kind: BackupKind,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupReport> {
+        let request = BackupRequest {
+            format: self.config.format,
+            compression: self.config.compression,
+            kind,
+            created_by: self.config.created_by.clone(),
+        };
+        self.backup_with(&request, progress, cancel).await
+    }
+
+    pub async fn backup_with(
+        &self,
+        request: &BackupRequest,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupReport> {
+        let outcome = backup::run(&self.store, self.database()?, request, progress, cancel).await?;
+        let (pruned, prune_error) =
+            match prune::run(&self.store, self.config.retention_days, false).await {
+                Ok(p) => (p.deleted.into_iter().map(|d| d.name).collect(), None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention after the backup failed");
+                    (Vec::new(), Some(e.to_string()))
+                }
+            };
+        Ok(BackupReport {
+            backup: outcome,
+            pruned,
+            prune_error,
+        })
+    }
+
+    /// Every backup, newest first.
+    pub async fn list(&self) -> Result<Vec<BackupEntry>> {
+        let blobs = self.store.list().await?;
+        Ok(entries_newest_first(
+            &blobs,
+            OffsetDateTime::now_utc(),
+            self.config.retention_days,
+        ))
+    }
+
+    pub async fn download(
+        &self,
+        name: &BackupName,
+        destination: PathBuf,
+        force: bool,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<DownloadOutcome> {
+        let request = DownloadRequest {
+            name: name.clone(),
+            destination,
+            force,
+            retry: Default::default(),
+        };
+        download::run(&self.store, &request, progress, cancel).await
+    }
+
+    pub async fn restore(
+        &self,
+        source: RestoreSource,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<RestoreOutcome> {
+        let configured = self.config.database.as_ref();
+        let target = match (options.target, configured) {
+            (Some(target), Some(configured)) if target.same_server_and_user(configured) => {
+                target.with_fallback_password(configured.password())
+            }
+            (Some(target), _) => target,
+            (None, _) => self.database()?.clone(),
+        };
+        let request = RestoreRequest {
+            source,
+            target,
+            create: options.create,
+            confirm: options.confirm,
+            safety_backup: !options.skip_safety_backup,
+            terminate_connections: options.terminate_connections,
+            created_by: self.config.created_by.clone(),
+            safety_format: self.config.format,
+            safety_compression: self.config.compression,
+        };
+        restore::run(&self.store, &request, progress, cancel).await
+    }
+
+    pub async fn delete(&self, name: &BackupName) -> Result<()> {
+        self.store.delete(name).await?;
+        tracing::info!(backup = %name, "backup deleted");
+        Ok(())
+    }
+
+    pub async fn prune(&self, dry_run: bool) -> Result<PruneOutcome> {
+        prune::run(&self.store, self.config.retention_days, dry_run).await
+    }
+
+    pub async fn verify(
+        &self,
+        name: &BackupName,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<VerifyOutcome> {
+        verify::run(&self.store, self.database()?, name, progress, cancel).await
+    }
+}

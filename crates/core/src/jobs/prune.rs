@@ -1,0 +1,127 @@
+//! Retention: deletes backups older than the retention period, but never the newest backup,
+//! so a store that stopped receiving backups still holds its last one. A dry run only says
+//! what would go.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::catalog::{entries_newest_first, BackupEntry, BackupName};
+use crate::error::Result;
+use crate::storage::{BlobStore, StorageError};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrunedBackup {
+    pub name: BackupName,
+    pub size: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneOutcome {
+    pub dry_run: bool,
+    pub retention_days: u32,
+    /// Deleted, or with a dry run, what would be deleted.
+    pub deleted: Vec<PrunedBackup>,
+    pub kept: usize,
+}
+
+/// Which entries retention removes: older than the period, never the newest one.
+pub fn expired(
+    entries: &[BackupEntry],
+    now: OffsetDateTime,
+    retention_days: u32,
+) -> Vec<&BackupEntry> {
+    let cutoff = now - Duration::days(i64::from(retention_days));
+    // entries are newest first: skip(1) protects the newest whatever its age.
+    entries
+        .iter()
+        .skip(1)
+        .filter(|e| e.created_at < cutoff)
+        .collect()
+}
+
+pub async fn run(
+    store: &Arc<dyn BlobStore>,
+    retention_days: u32,
+    dry_run: bool,
+) -> Result<PruneOutcome> {
+    let now = OffsetDateTime::now_utc();
+    let entries = entries_newest_first(&store.list().await?, now, retention_days);
+    let doomed = expired(&entries, now, retention_days);
+    let mut deleted = Vec::new();
+    for entry in &doomed {
+        if !dry_run {
+            match store.delete(&entry.name).await {
+                Ok(()) => tracing::info!(backup = %entry.name, "retention deleted a backup"),
+                // Someone else deleted it first: the goal is reached.
+                Err(StorageError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        deleted.push(PrunedBackup {
+            name: entry.name.clone(),
+            size: entry.size,
+            created_at: entry.created_at,
+        });
+    }
+    Ok(PruneOutcome {
+        dry_run,
+        retention_days,
+        kept: entries.len() - deleted.len(),
+        deleted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::BlobInfo;
+    use std::collections::BTreeMap;
+
+    fn blob(name: &str) -> BlobInfo {
+        BlobInfo {
+            name: name.into(),
+            size: 1,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            etag: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_young_backups_and_always_the_newest() {
+        let now = time::macros::datetime!(2026-01-20 12:00 UTC);
+        let blobs = [
+            blob("rythm-backup-2026-01-01T00-00-00-000Z.sql"),
+            blob("rythm-backup-2026-01-05T00-00-00-000Z.sql"),
+            blob("rythm-backup-2026-01-15T00-00-00-000Z.sql"),
+        ];
+        let entries = entries_newest_first(&blobs, now, 10);
+        let names: Vec<&str> = expired(&entries, now, 10)
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "rythm-backup-2026-01-05T00-00-00-000Z.sql",
+                "rythm-backup-2026-01-01T00-00-00-000Z.sql"
+            ]
+        );
+
+        // All old: the newest still stays.
+        let later = time::macros::datetime!(2027-01-01 00:00 UTC);
+        let entries = entries_newest_first(&blobs, later, 10);
+        let names: Vec<&str> = expired(&entries, later, 10)
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(names.len(), 2);
+        assert!(!names.contains(&"rythm-backup-2026-01-15T00-00-00-000Z.sql"));
+    }
+}

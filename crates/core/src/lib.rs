@@ -1,0 +1,23 @@
+//! rythm-backup-core: the engine of RYTHM Backup Admin. It dumps PostgreSQL databases into
+//! blob storage (Azure or a local folder), lists, downloads, restores, verifies and prunes
+//! them. It knows nothing of any front end: the CLI, the REST server and the desktop app
+//! all drive it through `Engine` and receive its `JobEvent`s.
+
+pub mod catalog;
+pub mod codec;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod jobs;
+pub mod pg;
+pub mod secrets;
+pub mod storage;
+
+pub use catalog::{BackupEntry, BackupKind, BackupName, Compression, DumpFormat};
+pub use config::{EngineConfig, StorageConfig};
+pub use engine::Engine;
+pub use error::{Error, ErrorCode};
+pub use jobs::{Cancel, JobEvent, Progress};
+
+/// The version written into every backup's metadata.
+pub const TOOL_VERSION: &str = concat!("rythm-backup ", env!("CARGO_PKG_VERSION"));

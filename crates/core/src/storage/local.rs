@@ -1,0 +1,257 @@
+//! The local-folder backend: each backup is a file in one directory with a sidecar
+//! `NAME.meta.json` holding its metadata. Uploads are written to `NAME.partial` and renamed
+//! into place on commit, so a half-written file is never listed.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use time::OffsetDateTime;
+use tokio::fs;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::{BlobInfo, BlobMetadata, BlobStore, BlobUpload, ByteStream, StorageError};
+use crate::catalog::BackupName;
+
+const SIDECAR_SUFFIX: &str = ".meta.json";
+const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Backups kept in a folder on this machine.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    dir: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        LocalStore { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_of(&self, name: &BackupName) -> PathBuf {
+        self.dir.join(name.as_str())
+    }
+
+    fn sidecar_of(&self, name: &BackupName) -> PathBuf {
+        self.dir.join(format!("{name}{SIDECAR_SUFFIX}"))
+    }
+
+    fn not_found(&self, name: &BackupName) -> StorageError {
+        StorageError::NotFound {
+            name: name.to_string(),
+            store: self.location(),
+        }
+    }
+
+    async fn info_of(&self, name: &BackupName) -> Result<BlobInfo, StorageError> {
+        let path = self.path_of(name);
+        let stat = match fs::metadata(&path).await {
+            Ok(stat) if stat.is_file() => stat,
+            Ok(_) => return Err(self.not_found(name)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(self.not_found(name)),
+            Err(e) => return Err(io_error("cannot read", &path, e)),
+        };
+        let metadata = read_sidecar(&self.sidecar_of(name)).await?;
+        let last_modified = stat
+            .modified()
+            .map(OffsetDateTime::from)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Ok(BlobInfo {
+            name: name.to_string(),
+            size: stat.len(),
+            etag: Some(format!(
+                "{}-{}",
+                stat.len(),
+                last_modified.unix_timestamp_nanos()
+            )),
+            last_modified,
+            metadata,
+        })
+    }
+}
+
+fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> StorageError {
+    StorageError::Io {
+        action,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+async fn read_sidecar(path: &Path) -> Result<BlobMetadata, StorageError> {
+    match fs::read(path).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable metadata sidecar");
+            BlobMetadata::new()
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BlobMetadata::new()),
+        Err(e) => Err(io_error("cannot read", path, e)),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see a
+/// half-written file.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let tmp = path.with_extension(format!("tmp-{}", rand::random::<u32>()));
+    let result = async {
+        let mut file = fs::File::create(&tmp).await?;
+        file.write_all(bytes).await?;
+        file.sync_all().await?;
+        fs::rename(&tmp, path).await
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp).await;
+        return Err(io_error("cannot write", path, e));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BlobStore for LocalStore {
+    fn location(&self) -> String {
+        format!("local:{}", self.dir.display())
+    }
+
+    async fn ensure_ready(&self) -> Result<(), StorageError> {
+        fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| io_error("cannot create folder", &self.dir, e))
+    }
+
+    async fn begin_upload(&self, name: &BackupName) -> Result<Box<dyn BlobUpload>, StorageError> {
+        self.ensure_ready().await?;
+        let partial = self.dir.join(format!("{name}{PARTIAL_SUFFIX}"));
+        let file = fs::File::create(&partial)
+            .await
+            .map_err(|e| io_error("cannot create", &partial, e))?;
+        Ok(Box::new(LocalUpload {
+            store: self.clone(),
+            name: name.clone(),
+            partial,
+            file,
+        }))
+    }
+
+    async fn list(&self) -> Result<Vec<BlobInfo>, StorageError> {
+        let mut dir = match fs::read_dir(&self.dir).await {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error("cannot list", &self.dir, e)),
+        };
+        let mut blobs = Vec::new();
+        while let Some(entry) = dir
+            .next_entry()
+            .await
+            .map_err(|e| io_error("cannot list", &self.dir, e))?
+        {
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            // Sidecars, partial uploads and foreign files fail name validation and are skipped.
+            let Ok(name) = BackupName::parse(file_name) else {
+                continue;
+            };
+            match self.info_of(&name).await {
+                Ok(info) => blobs.push(info),
+                // Deleted between read_dir and stat: not a backup any more.
+                Err(StorageError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(blobs)
+    }
+
+    async fn head(&self, name: &BackupName) -> Result<BlobInfo, StorageError> {
+        self.info_of(name).await
+    }
+
+    async fn get_from(&self, name: &BackupName, start: u64) -> Result<ByteStream, StorageError> {
+        let path = self.path_of(name);
+        let mut file = match fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(self.not_found(name)),
+            Err(e) => return Err(io_error("cannot open", &path, e)),
+        };
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| io_error("cannot seek", &path, e))?;
+        let stream = ReaderStream::with_capacity(file, 256 * 1024)
+            .map(move |chunk| chunk.map_err(|e| io_error("cannot read", &path, e)));
+        Ok(Box::pin(stream))
+    }
+
+    async fn delete(&self, name: &BackupName) -> Result<(), StorageError> {
+        let path = self.path_of(name);
+        match fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(self.not_found(name)),
+            Err(e) => return Err(io_error("cannot delete", &path, e)),
+        }
+        let sidecar = self.sidecar_of(name);
+        match fs::remove_file(&sidecar).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_error("cannot delete", &sidecar, e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An upload into `NAME.partial`.
+struct LocalUpload {
+    store: LocalStore,
+    name: BackupName,
+    partial: PathBuf,
+    file: fs::File,
+}
+
+#[async_trait]
+impl BlobUpload for LocalUpload {
+    async fn put_block(&mut self, data: Bytes) -> Result<(), StorageError> {
+        self.file
+            .write_all(&data)
+            .await
+            .map_err(|e| io_error("cannot write", &self.partial, e))
+    }
+
+    async fn commit(mut self: Box<Self>, metadata: BlobMetadata) -> Result<BlobInfo, StorageError> {
+        let result = async {
+            self.file
+                .flush()
+                .await
+                .map_err(|e| io_error("cannot write", &self.partial, e))?;
+            self.file
+                .sync_all()
+                .await
+                .map_err(|e| io_error("cannot sync", &self.partial, e))?;
+            // The sidecar goes first: a listed backup always has its metadata beside it.
+            let json = serde_json::to_vec_pretty(&metadata).expect("a string map serialises");
+            write_atomically(&self.store.sidecar_of(&self.name), &json).await?;
+            let target = self.store.path_of(&self.name);
+            fs::rename(&self.partial, &target)
+                .await
+                .map_err(|e| io_error("cannot rename", &self.partial, e))
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = fs::remove_file(&self.partial).await;
+            let _ = fs::remove_file(self.store.sidecar_of(&self.name)).await;
+            return Err(e);
+        }
+        self.store.info_of(&self.name).await
+    }
+
+    async fn abort(self: Box<Self>) {
+        drop(self.file);
+        if let Err(e) = fs::remove_file(&self.partial).await {
+            tracing::warn!(path = %self.partial.display(), error = %e, "could not remove a partial upload");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The project's test command, for developers and CI (.ci/run calls it):
+#
+#   bash scripts/test.sh                    # everything
+#   bash scripts/test.sh -- --nocapture     # extra arguments go to `cargo test --workspace`
+#   bash scripts/test.sh storage            # ... e.g. a test name filter
+#   bash scripts/test.sh --services-only    # start PostgreSQL + Azurite, print their
+#                                           # exports, wait for Ctrl-C
+#
+# Installs what is missing (Debian packages, Azurite from npm), starts a throwaway
+# PostgreSQL cluster and Azurite, then runs rustfmt, clippy, the engine's dependency
+# check and the tests. Services are stopped and their temp dirs removed on any exit.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+usage() {
+    sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+services_only=0
+case ${1:-} in
+    --services-only)
+        services_only=1
+        shift
+        if (($# > 0)); then
+            echo "--services-only takes no other arguments" >&2
+            exit 2
+        fi
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+esac
+
+# One target dir outside the clone, shared with scripts/demo.sh and CI's cache.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rythm-backup/target}
+
+# --- steps: a header before, the elapsed time after, a summary at exit -------------------
+
+current_step=""
+step_started=""
+summary=()
+
+# Elapsed seconds since $1 (an $EPOCHREALTIME), with one decimal.
+elapsed_since() {
+    # $EPOCHREALTIME has 6 decimals; the separator follows the locale (. or ,).
+    local us=$((${EPOCHREALTIME//[.,]/} - ${1//[.,]/}))
+    printf '%d.%ds' $((us / 1000000)) $((us % 1000000 / 100000))
+}
+
+# run_step TITLE COMMAND...: COMMAND runs with `set -e` in force (not inside an `if`), so a
+# failure ends the script and on_exit reports the step that failed.
+run_step() {
+    current_step=$1
+    shift
+    printf '\n==> %s\n' "$current_step"
+    step_started=$EPOCHREALTIME
+    "$@"
+    local took
+    took=$(elapsed_since "$step_started")
+    printf '<== %s: ok (%s)\n' "$current_step" "$took"
+    summary+=("ok      $took  $current_step")
+    current_step=""
+}
+
+on_exit() {
+    local rc=$?
+    set +e
+    if [[ -n $current_step ]]; then
+        local took
+        took=$(elapsed_since "$step_started")
+        printf '<== %s: FAILED (exit %d, %s)\n' "$current_step" "$rc" "$took" >&2
+        summary+=("FAILED  $took  $current_step")
+    fi
+    stop_services
+    if ((${#summary[@]} > 0)); then
+        printf '\n==> summary\n'
+        printf '  %s\n' "${summary[@]}"
+    fi
+    if ((rc == 0 && services_only)); then
+        printf '\nservices stopped\n'
+    elif ((rc == 0)); then
+        printf '\nall steps passed\n'
+    else
+        printf '\nFAILED (exit %d)\n' "$rc" >&2
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- the steps ---------------------------------------------------------------------------
+
+ensure_rust_tools() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2
+        return 1
+    fi
+    if ! cargo fmt --version >/dev/null 2>&1; then rustup component add rustfmt; fi
+    if ! cargo clippy --version >/dev/null 2>&1; then rustup component add clippy; fi
+}
+
+install_prerequisites() {
+    ensure_packages
+    ensure_azurite
+    if ((services_only == 0)); then ensure_rust_tools; fi
+}
+
+start_services() {
+    make_services_dir
+    start_postgres "$RYTHM_SERVICES_DIR/pg"
+    start_azurite "$RYTHM_SERVICES_DIR/azurite"
+}
+
+# DESIGN.md: the engine depends on no Tauri or GUI crate, on any target, dev-dependencies
+# included.
+check_engine_has_no_gui_crates() {
+    local tree bad crate
+    tree=$(cargo tree -p rythm-backup-core --target all --prefix none --format '{p}')
+    bad=$(awk '{print $1}' <<<"$tree" | grep -E '^(tauri|wry|gtk|webkit2gtk)([-_].*)?$' |
+        sort -u || true)
+    if [[ -n $bad ]]; then
+        echo "rythm-backup-core must not depend on these crates:" >&2
+        while read -r crate; do printf '  %s\n' "$crate"; done <<<"$bad" >&2
+        echo "how they come in:" >&2
+        cargo tree -p rythm-backup-core --target all -i "$(head -n 1 <<<"$bad")" >&2 || true
+        return 1
+    fi
+    echo "rythm-backup-core: $(awk '{print $1}' <<<"$tree" | sort -u | wc -l) crates, no tauri/wry/gtk"
+}
+
+run_step "install prerequisites (Debian packages, Azurite)" install_prerequisites
+run_step "start PostgreSQL and Azurite" start_services
+
+if ((services_only)); then
+    printf '\n# Services are up. In another shell:\n'
+    print_service_exports
+    printf '# then e.g.: cargo test --workspace\n'
+    printf '# Press Ctrl-C to stop them.\n'
+    trap 'exit 0' INT TERM # Ctrl-C is the normal way out here
+    # Returns when Azurite dies; Ctrl-C interrupts it and the traps clean up.
+    wait "$RYTHM_AZURITE_PID" || true
+    echo "Azurite exited unexpectedly" >&2
+    exit 1
+fi
+
+run_step "cargo fmt --all -- --check" cargo fmt --all -- --check
+run_step "cargo clippy --workspace --all-targets -- -D warnings" \
+    cargo clippy --workspace --all-targets -- -D warnings
+run_step "rythm-backup-core has no tauri/wry/gtk dependency" check_engine_has_no_gui_crates
+run_step "cargo test --workspace${*:+ $*}" cargo test --workspace "$@"
