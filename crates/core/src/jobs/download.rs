@@ -90,6 +90,9 @@ pub async fn run(
     while let Some(chunk) = chunks.recv().await {
         // On any failure the .part file stays, so the next run resumes from it.
         let chunk = chunk?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         hasher.update(&chunk);
         file.write_all(&chunk)
             .await

@@ -28,6 +28,7 @@ const COPY_CHUNK: usize = 256 * 1024;
 /// and a failure rolls the emptying back too. Objects outside schemas that pg_dump writes
 /// (extensions, large objects, publications, event triggers) are dropped as well.
 const RESET_DATABASE_SQL: &str = r#"
+SET client_min_messages = warning;
 SET lock_timeout = '15s';
 DO $rythm_reset$
 DECLARE r record;

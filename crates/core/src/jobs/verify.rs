@@ -34,6 +34,8 @@ pub struct VerifyOutcome {
     pub checksum_verified: Option<bool>,
     pub tables: Vec<TableCount>,
     pub total_rows: i64,
+    /// The temporary database restored into (dropped again).
+    pub scratch_database: String,
     pub duration_ms: u64,
 }
 
@@ -112,6 +114,7 @@ pub async fn run(
         checksum_verified: streamed.checksum_verified,
         tables,
         total_rows,
+        scratch_database: scratch.database(),
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }

@@ -1,5 +1,10 @@
-//! The integration tests of rythm-backup-core: one test binary, a module per feature.
+//! The integration tests of rythm-backup-core: one test binary, a module per feature. They
+//! need the PostgreSQL and Azurite that `scripts/test.sh` starts, and fail without them.
 
+mod damaged;
+mod interrupted;
+mod legacy;
+mod roundtrip;
 mod storage_azure;
 mod storage_conformance;
 mod support;

@@ -2,6 +2,9 @@
 //! (set by `scripts/test.sh`), fresh random names, test data, stream collection, and a fake
 //! HTTP server for failures a real service will not produce on demand.
 
+pub mod engine;
+pub mod pg;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
