@@ -37,14 +37,6 @@ cli() {
     "$cli_bin" "$@"
 }
 
-# with_database URL NAME: prints URL with its database (path) replaced by NAME. The URL
-# travels in the environment, not in argv, as it may hold a password.
-with_database() {
-    URL=$1 DB=$2 python3 -c 'import os, urllib.parse as up
-u = up.urlsplit(os.environ["URL"])
-print(up.urlunsplit(u._replace(path="/" + up.quote(os.environ["DB"]))))'
-}
-
 # psql against the throwaway cluster: password from its URL, via the environment.
 demo_psql() {
     local password=${RYTHM_TEST_PG_URL#postgresql://postgres:}
@@ -94,7 +86,6 @@ SQL
     export DATABASE_URL=${RYTHM_TEST_PG_URL%/postgres}/rythm_demo
 fi
 export DATABASE_URL
-target_url=$(with_database "$DATABASE_URL" "$copy_db")
 
 if [[ -n ${AZURE_STORAGE_CONNECTION_STRING:-} ]]; then
     unset BACKUP_DIR # one storage at a time: Azure wins
@@ -145,7 +136,8 @@ cli download "$name" -o "$download_dir/$name"
 ls -l "$download_dir/$name"
 
 say "restore into a new database $copy_db"
-cli restore --file "$download_dir/$name" --target-db "$target_url" --create --confirm "$copy_db"
+# A bare database name: the CLI reuses DATABASE_URL's server and password (no secret in argv).
+cli restore --file "$download_dir/$name" --target-db "$copy_db" --create --confirm "$copy_db"
 
 if ((own_cluster)); then
     say "comparing rythm_demo with $copy_db"

@@ -38,7 +38,8 @@ pub enum Command {
     /// Download a backup to a local file, verifying its checksum.
     Download {
         name: String,
-        /// Where to write it (default: the backup's name in the current folder).
+        /// The file to write, or a folder to write it into under its own name (default: the
+        /// current folder).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Overwrite an existing file.

@@ -1,5 +1,6 @@
-//! Logging to stderr with `tracing`: the level comes from LOG_LEVEL or RUST_LOG (default
-//! `warn`, so the CLI's own output stays readable).
+//! Logging to stderr with `tracing`: the level comes from LOG_LEVEL or RUST_LOG. The default
+//! is `error`: the CLI prints a failed job's error itself, as one line, and `LOG_LEVEL=info`
+//! shows every job's start, finish, duration and size.
 
 use tracing_subscriber::EnvFilter;
 
@@ -8,8 +9,8 @@ pub fn init() {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "warn".into());
-    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("warn"));
+        .unwrap_or_else(|| "error".into());
+    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -74,7 +74,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             Command::Download { name, output: path, force } => {
                 let name = BackupName::parse(&name)?;
-                let path = path.unwrap_or_else(|| PathBuf::from(name.as_str()));
+                // A folder (existing, or written with a trailing separator) gets the name.
+                let path = match path {
+                    Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR) => {
+                        p.join(name.as_str())
+                    }
+                    Some(p) => p,
+                    None => PathBuf::from(name.as_str()),
+                };
                 let outcome = engine.download(&name, path, force, &progress, &cancel).await?;
                 finish(view, json, &outcome, output::download).await;
             }

@@ -105,7 +105,10 @@ impl Engine {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<BackupReport> {
-        let outcome = backup::run(&self.store, self.database()?, request, progress, cancel).await?;
+        let outcome = logged(
+            "backup",
+            backup::run(&self.store, self.database()?, request, progress, cancel).await,
+        )?;
         let (pruned, prune_error) =
             match prune::run(&self.store, self.config.retention_days, false).await {
                 Ok(p) => (p.deleted.into_iter().map(|d| d.name).collect(), None),
@@ -145,7 +148,10 @@ impl Engine {
             force,
             retry: Default::default(),
         };
-        download::run(&self.store, &request, progress, cancel).await
+        logged(
+            "download",
+            download::run(&self.store, &request, progress, cancel).await,
+        )
     }
 
     pub async fn restore(
@@ -174,17 +180,23 @@ impl Engine {
             safety_format: self.config.format,
             safety_compression: self.config.compression,
         };
-        restore::run(&self.store, &request, progress, cancel).await
+        logged(
+            "restore",
+            restore::run(&self.store, &request, progress, cancel).await,
+        )
     }
 
     pub async fn delete(&self, name: &BackupName) -> Result<()> {
-        self.store.delete(name).await?;
+        logged("delete", self.store.delete(name).await.map_err(Error::from))?;
         tracing::info!(backup = %name, "backup deleted");
         Ok(())
     }
 
     pub async fn prune(&self, dry_run: bool) -> Result<PruneOutcome> {
-        prune::run(&self.store, self.config.retention_days, dry_run).await
+        logged(
+            "prune",
+            prune::run(&self.store, self.config.retention_days, dry_run).await,
+        )
     }
 
     pub async fn verify(
@@ -193,6 +205,17 @@ impl Engine {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<VerifyOutcome> {
-        verify::run(&self.store, self.database()?, name, progress, cancel).await
+        logged(
+            "verify",
+            verify::run(&self.store, self.database()?, name, progress, cancel).await,
+        )
     }
+}
+
+/// Logs a failed job with its error (the error's message carries its causes).
+fn logged<T>(job: &'static str, result: Result<T>) -> Result<T> {
+    if let Err(error) = &result {
+        tracing::warn!(job, code = ?error.code(), error = %error, "job failed");
+    }
+    result
 }

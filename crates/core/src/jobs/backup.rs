@@ -65,7 +65,11 @@ pub async fn run(
     cancel: &Cancel,
 ) -> Result<BackupOutcome> {
     let started = Instant::now();
-    let created_at = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc();
+    // Millisecond precision, as in the backup's name, so name and metadata agree.
+    let created_at = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
     let target = database.clone();
     let server = tokio::task::spawn_blocking(move || Server::probe(&target)).await??;
     let name = BackupName::generate(
