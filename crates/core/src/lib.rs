@@ -3,6 +3,7 @@
 //! them. It knows nothing of any front end: the CLI, the REST server and the desktop app
 //! all drive it through `Engine` and receive its `JobEvent`s.
 
+pub mod api;
 pub mod catalog;
 pub mod codec;
 pub mod config;

@@ -1,0 +1,251 @@
+//! The REST contract's JSON bodies, shared by our server and our client so the two cannot
+//! drift. Field names are the RYTHM API's (camelCase, with its snake_case exceptions);
+//! fields only our server sends are optional, so the peer's leaner answers parse too.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /api/auth/login` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/auth/login` 200 answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// A number or a string, depending on the server.
+    pub id: Value,
+    pub email: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<Value>,
+}
+
+/// The claims of the HS256 token both servers issue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub user_id: Value,
+    #[serde(default)]
+    pub tenant_id: Option<Value>,
+    pub role: String,
+    pub email: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// The role allowed to manage backups.
+pub const ADMIN_ROLE: &str = "system_admin";
+
+/// Every error answer: `{success:false, error}` (the auth middleware omits `success`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    pub error: String,
+    /// Our server's machine-readable code; absent from the peer's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `POST /api/backups` 201 answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateBackupResponse {
+    pub success: bool,
+    pub message: String,
+    pub data: CreatedBackup,
+}
+
+/// The peer sends `filename`/`timestamp`; ours adds the list's `name`/`createdAt`/`url`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedBackup {
+    pub filename: String,
+    pub timestamp: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// `GET /api/backups` 200 answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListBackupsResponse {
+    pub success: bool,
+    pub data: Vec<ListedBackup>,
+    pub count: usize,
+}
+
+/// One entry of the list: the peer's fields, then ours.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedBackup {
+    pub name: String,
+    pub size: u64,
+    pub created_at: String,
+    /// Relative (`/api/backups/NAME/download`) on both servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// manual, scheduled or pre-restore.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "duration_seconds", default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    #[serde(rename = "initiated_by", default, skip_serializing_if = "Option::is_none")]
+    pub initiated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<bool>,
+}
+
+/// `POST /api/backups/{name}/restore` body, which only our server reads: when present,
+/// `confirm` must equal the target database's name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequestBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<String>,
+    /// Skip the safety backup (our server; default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_safety_backup: bool,
+}
+
+/// Restore and delete answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionResponse {
+    pub success: bool,
+    pub message: String,
+    pub filename: String,
+    /// Our server, after a restore: the safety backup taken first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_backup: Option<String>,
+}
+
+/// The daily schedule (`GET`/`PUT /api/backups/schedule/config`), snake_case as the peer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleConfig {
+    #[serde(default)]
+    pub schedule_id: Value,
+    pub enabled: bool,
+    /// `HH:MM:SS`, UTC.
+    pub schedule_time: String,
+    pub retention_days: u32,
+    #[serde(default)]
+    pub last_run_at: Option<String>,
+    #[serde(default)]
+    pub next_run_at: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleResponse {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub data: ScheduleConfig,
+}
+
+/// `PUT /api/backups/schedule/config` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleUpdate {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_peers_answers() {
+        let created: CreateBackupResponse = serde_json::from_str(
+            r#"{"success":true,"message":"Backup created successfully","data":{"filename":"rythm-backup-2026-01-15T10-30-00-851Z.sql","timestamp":"2026-01-15T10:30:00.851Z","size":1048576,"databaseName":"rythm","status":"completed"}}"#,
+        )
+        .unwrap();
+        assert_eq!(created.data.filename, "rythm-backup-2026-01-15T10-30-00-851Z.sql");
+        assert_eq!(created.data.name, None);
+        let listed: ListBackupsResponse = serde_json::from_str(
+            r#"{"success":true,"data":[{"name":"a.sql","size":1,"createdAt":"2026-01-15T10:30:00.851Z","url":"/api/backups/a.sql/download","type":"manual","status":"completed","duration_seconds":1.5,"initiated_by":"admin@x"}],"count":1}"#,
+        )
+        .unwrap();
+        assert_eq!(listed.data[0].kind.as_deref(), Some("manual"));
+        assert_eq!(listed.data[0].duration_seconds, Some(1.5));
+        let claims: Claims = serde_json::from_str(
+            r#"{"userId":"u1","tenantId":"t1","role":"system_admin","email":"a@b","iat":1,"exp":2}"#,
+        )
+        .unwrap();
+        assert_eq!(claims.role, ADMIN_ROLE);
+    }
+
+    #[test]
+    fn list_entries_keep_the_peers_snake_case_fields() {
+        let entry = ListedBackup {
+            name: "a.sql".into(),
+            size: 1,
+            created_at: "t".into(),
+            url: None,
+            kind: Some("scheduled".into()),
+            status: None,
+            duration_seconds: Some(2.0),
+            initiated_by: Some("x".into()),
+            format: None,
+            compression: None,
+            sha256: None,
+            raw_size: None,
+            database: None,
+            expires_at: None,
+            legacy: None,
+        };
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["createdAt"], "t");
+        assert_eq!(json["type"], "scheduled");
+        assert_eq!(json["duration_seconds"], 2.0);
+        assert_eq!(json["initiated_by"], "x");
+    }
+}
