@@ -40,7 +40,7 @@ fn main() -> ExitCode {
                     serde_json::to_string(&report).expect("reports serialise")
                 );
             } else {
-                eprintln!("error: {}", report.message);
+                eprintln!("error: {}", one_line(&report.message));
             }
             ExitCode::FAILURE
         }
@@ -58,7 +58,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         config.compression = compression.unwrap_or(config.compression);
     }
     let engine = Engine::new(config)?;
-    let cancel = cancel_on_ctrl_c();
+    let cancel = cancel_on_ctrl_c(cli.json);
     let view = ProgressView::start(!cli.json);
     let progress = view.sink.clone();
     let json = cli.json;
@@ -164,12 +164,14 @@ fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
 }
 
 /// First Ctrl-C cancels the running job cleanly; a second one exits at once.
-fn cancel_on_ctrl_c() -> Cancel {
+fn cancel_on_ctrl_c(json: bool) -> Cancel {
     let cancel = Cancel::new();
     let token = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nCancelling… (press Ctrl-C again to quit at once)");
+            if !json {
+                eprintln!("\nCancelling… (press Ctrl-C again to quit at once)");
+            }
             token.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
@@ -177,4 +179,14 @@ fn cancel_on_ctrl_c() -> Cancel {
         }
     });
     cancel
+}
+
+/// A multi-line message (a tool's stderr) as one line for the terminal.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -12,7 +12,7 @@ impl<T> Sensitive<T> {
         Sensitive(value)
     }
 
-    /// The secret itself, for the one place that hands it to a library or a passfile.
+    /// The secret itself, for the one place that hands it to a library or a child process.
     pub fn expose(&self) -> &T {
         &self.0
     }

@@ -114,6 +114,10 @@ pub async fn run(
     drop(receiver);
     let dumped = dump.await?;
     let raw_size = match (upload_error, dumped) {
+        // A Ctrl-C also reaches pg_dump, which may die before we notice the cancellation.
+        (None, Err(_)) if cancel.is_cancelled() => {
+            return abort(upload, &name, Error::Cancelled).await
+        }
         (Some(e), _) | (None, Err(e)) => return abort(upload, &name, e).await,
         (None, Ok(_)) if cancel.is_cancelled() => {
             return abort(upload, &name, Error::Cancelled).await

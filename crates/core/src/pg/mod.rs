@@ -1,5 +1,5 @@
 //! PostgreSQL: connection targets, finding `pg_dump`/`pg_restore`/`psql` of a fitting
-//! version, and running them safely (credentials in a 0600 passfile, never in argv; no shell;
+//! version, and running them safely (the password in the child's environment, never in argv; no shell;
 //! stderr kept for the error).
 
 mod process;

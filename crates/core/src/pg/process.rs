@@ -1,9 +1,9 @@
-//! Running one PostgreSQL client tool as a child process: the password goes through a
-//! private passfile (never argv), no shell is involved, and stderr is drained on its own
+//! Running one PostgreSQL client tool as a child process: the password goes through the
+//! child's private environment (never argv), no shell is involved, and stderr is drained on its own
 //! thread (so a chatty child cannot fill the pipe and deadlock) and kept for the error.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
@@ -21,8 +21,6 @@ pub enum ChildError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot write the PostgreSQL passfile: {0}")]
-    Passfile(std::io::Error),
     #[error("{tool} failed ({status}): {stderr}")]
     Failed {
         tool: String,
@@ -84,8 +82,9 @@ impl PgCommand {
             .stdout(self.stdout)
             .stderr(Stdio::piped())
             .env("PGAPPNAME", "rythm-backup")
-            // A prompt would hang a headless job; the tools fail instead.
-            .env_remove("PGPASSWORD");
+            // Our password, or none: never one inherited from the user's shell.
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE");
         if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
             command.env("PGCONNECT_TIMEOUT", "15");
         }
@@ -95,14 +94,11 @@ impl PgCommand {
             const CREATE_NO_WINDOW: u32 = 0x0800_0000;
             command.creation_flags(CREATE_NO_WINDOW);
         }
-        let passfile = match &self.password {
-            Some(password) => {
-                let file = write_passfile(password).map_err(ChildError::Passfile)?;
-                command.env("PGPASSFILE", &file);
-                Some(file)
-            }
-            None => None,
-        };
+        // The password travels in the child's environment, which only its owner can read
+        // (/proc/PID/environ is 0400); a passfile would outlive a killed parent on disk.
+        if let Some(password) = &self.password {
+            command.env("PGPASSWORD", password.expose());
+        }
         tracing::debug!(tool = %tool, args = ?self.args, "starting PostgreSQL tool");
         let mut child = command.spawn().map_err(|source| ChildError::Spawn {
             tool: tool.clone(),
@@ -116,22 +112,9 @@ impl PgCommand {
             child,
             tool,
             stderr: Some(stderr_reader),
-            _passfile: passfile,
             waited: false,
         })
     }
-}
-
-/// A passfile matching any server, holding only this password; deleted when dropped.
-/// `tempfile` creates it with mode 0600, which libpq requires.
-fn write_passfile(password: &Sensitive<String>) -> std::io::Result<tempfile::TempPath> {
-    let mut file = tempfile::Builder::new()
-        .prefix("rythm-pgpass-")
-        .tempfile()?;
-    let escaped = password.expose().replace('\\', "\\\\").replace(':', "\\:");
-    writeln!(file, "*:*:*:*:{escaped}")?;
-    file.flush()?;
-    Ok(file.into_temp_path())
 }
 
 fn drain_stderr(mut stderr: impl Read, tool: &str) -> Vec<u8> {
@@ -159,7 +142,6 @@ pub struct PgChild {
     child: Child,
     tool: String,
     stderr: Option<JoinHandle<Vec<u8>>>,
-    _passfile: Option<tempfile::TempPath>,
     waited: bool,
 }
 
@@ -250,19 +232,6 @@ fn tidy_stderr(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passfile_escapes_separators_and_is_private() {
-        let path = write_passfile(&Sensitive::new("a:b\\c".into())).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "*:*:*:*:a\\:b\\\\c\n");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "passfile must not be readable by others");
-        }
-    }
 
     #[test]
     fn long_stderr_keeps_its_end() {

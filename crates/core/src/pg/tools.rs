@@ -148,8 +148,11 @@ pub(crate) fn parse_version(text: &str) -> Option<String> {
     text.split_whitespace()
         .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
         .map(|word| {
-            word.trim_end_matches(|c: char| !c.is_ascii_digit())
-                .to_owned()
+            let numeric: String = word
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            numeric.trim_end_matches('.').to_owned()
         })
 }
 

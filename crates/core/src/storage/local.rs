@@ -17,6 +17,8 @@ use crate::catalog::BackupName;
 
 const SIDECAR_SUFFIX: &str = ".meta.json";
 const PARTIAL_SUFFIX: &str = ".partial";
+/// How long a `.partial` file may go unwritten before it counts as abandoned.
+const STALE_PARTIAL_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Backups kept in a folder on this machine.
 #[derive(Debug, Clone)]
@@ -45,6 +47,36 @@ impl LocalStore {
         StorageError::NotFound {
             name: name.to_string(),
             store: self.location(),
+        }
+    }
+
+    /// Removes `.partial` files of uploads that died (a killed process cannot clean up):
+    /// a live upload writes to its file continuously, so an hour without a write is dead.
+    async fn remove_stale_partials(&self) {
+        let Ok(mut dir) = fs::read_dir(&self.dir).await else {
+            return;
+        };
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let path = entry.path();
+            if !path.to_string_lossy().ends_with(PARTIAL_SUFFIX) {
+                continue;
+            }
+            let idle = entry
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok());
+            if idle.is_some_and(|idle| idle > STALE_PARTIAL_AGE) {
+                match fs::remove_file(&path).await {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "removed an abandoned partial upload")
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot remove an abandoned partial upload")
+                    }
+                }
+            }
         }
     }
 
@@ -121,7 +153,9 @@ impl BlobStore for LocalStore {
     async fn ensure_ready(&self) -> Result<(), StorageError> {
         fs::create_dir_all(&self.dir)
             .await
-            .map_err(|e| io_error("cannot create folder", &self.dir, e))
+            .map_err(|e| io_error("cannot create folder", &self.dir, e))?;
+        self.remove_stale_partials().await;
+        Ok(())
     }
 
     async fn begin_upload(&self, name: &BackupName) -> Result<Box<dyn BlobUpload>, StorageError> {
@@ -253,5 +287,35 @@ impl BlobUpload for LocalUpload {
         if let Err(e) = fs::remove_file(&self.partial).await {
             tracing::warn!(path = %self.partial.display(), error = %e, "could not remove a partial upload");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[tokio::test]
+    async fn ensure_ready_removes_only_abandoned_partials() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("a.sql.partial");
+        let fresh = dir.path().join("b.sql.partial");
+        let backup = dir.path().join("c.sql");
+        for path in [&old, &fresh, &backup] {
+            std::fs::write(path, b"x").unwrap();
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        for path in [&old, &backup] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        LocalStore::new(dir.path()).ensure_ready().await.unwrap();
+        assert!(!old.exists(), "an abandoned partial upload is removed");
+        assert!(fresh.exists(), "a live upload is left alone");
+        assert!(backup.exists(), "backups are never touched");
     }
 }

@@ -1,0 +1,10 @@
+//! The integration tests of the `rythm-backup` binary: one test binary, a module per
+//! feature. They run the real executable against the PostgreSQL and Azurite that
+//! `scripts/test.sh` starts, each test with its own database and storage.
+
+// Interruptions are observed through /proc and sent as Unix signals.
+#[cfg(target_os = "linux")]
+mod failures;
+mod names;
+mod support;
+mod workflow;
