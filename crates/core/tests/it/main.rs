@@ -5,6 +5,7 @@ mod damaged;
 mod interrupted;
 mod legacy;
 mod roundtrip;
+mod safety;
 mod storage_azure;
 mod storage_conformance;
 mod support;
