@@ -126,7 +126,7 @@ fn probe(dir: &Path) -> Option<PgTools> {
     let has_all = [ToolKind::PgDump, ToolKind::PgRestore, ToolKind::Psql]
         .iter()
         .all(|k| dir.join(k.file_name()).is_file());
-    if !has_all {
+    if !has_all || is_debian_wrapper(&dir.join(ToolKind::PgDump.file_name())) {
         return None;
     }
     let output = Command::new(dir.join(ToolKind::PgDump.file_name()))
@@ -141,6 +141,12 @@ fn probe(dir: &Path) -> Option<PgTools> {
         major,
         version,
     })
+}
+
+/// Debian's `/usr/bin/pg_dump` is a Perl wrapper that picks a version itself; the real
+/// binaries under `/usr/lib/postgresql/*/bin` are probed instead.
+fn is_debian_wrapper(path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|real| real.ends_with("pg_wrapper"))
 }
 
 /// `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` → `15.18`.
