@@ -1,15 +1,18 @@
 //! The engine's error type and the small, stable `ErrorCode` every front end branches on
 //! (the CLI's exit and `--json` output, the server's status codes, the desktop's messages).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::api::ApiError;
 use crate::catalog::NameError;
 use crate::pg::{ChildError, PgError, ToolError};
+use crate::profile::ProfileError;
+use crate::secrets::KeychainError;
 use crate::storage::StorageError;
 
 /// What kind of failure this is, for code that reacts to it. Grows only when a front end
 /// needs to tell two cases apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidName,
@@ -29,6 +32,16 @@ pub enum ErrorCode {
     Cancelled,
     Io,
     Internal,
+    /// API mode: no valid sign-in (none stored, expired, or refused): sign in again.
+    AuthRequired,
+    /// API mode: the account is signed in but is not a system admin.
+    NotAdmin,
+    /// The operation does not exist in this mode (e.g. the schedule in direct mode).
+    Unsupported,
+    /// No OS keychain could store or read a secret.
+    KeychainUnavailable,
+    /// API mode: the server runs another backup or restore; try again later.
+    Busy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +96,14 @@ pub enum Error {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Error {
@@ -114,6 +135,10 @@ impl Error {
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Io { .. } => ErrorCode::Io,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Api(e) => e.code(),
+            Error::Keychain(_) => ErrorCode::KeychainUnavailable,
+            Error::Profile(e) => e.code(),
+            Error::Unsupported(_) => ErrorCode::Unsupported,
         }
     }
 

@@ -4,6 +4,7 @@
 //! all drive it through `Engine` and receive its `JobEvent`s.
 
 pub mod api;
+pub mod backups;
 pub mod catalog;
 pub mod codec;
 pub mod config;
@@ -11,14 +12,19 @@ pub mod engine;
 pub mod error;
 pub mod jobs;
 pub mod pg;
+pub mod profile;
 pub mod secrets;
 pub mod storage;
 
+pub use api::ApiClient;
+pub use backups::Backups;
 pub use catalog::{BackupEntry, BackupKind, BackupName, Compression, DumpFormat};
 pub use config::{EngineConfig, StorageConfig};
 pub use engine::Engine;
 pub use error::{Error, ErrorCode};
 pub use jobs::{Cancel, JobEvent, Progress};
+pub use profile::{Profile, Profiles};
+pub use secrets::Keychain;
 
 /// The version written into every backup's metadata.
 pub const TOOL_VERSION: &str = concat!("rythm-backup ", env!("CARGO_PKG_VERSION"));

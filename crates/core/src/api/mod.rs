@@ -1,4 +1,11 @@
-//! API mode: the REST contract's wire types, shared with our server, and (later) the client
-//! that drives a backup REST API as the `Backups` trait.
+//! API mode: the REST contract's wire types, shared with our server, and `ApiClient`, which
+//! drives a backup REST API (the RYTHM platform's or ours) as the `Backups` trait.
 
+mod client;
+mod error;
+mod token;
 pub mod wire;
+
+pub use client::{ApiClient, ApiClientOptions};
+pub use error::ApiError;
+pub use token::TokenInfo;

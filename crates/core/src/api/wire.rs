@@ -7,6 +7,7 @@ use serde_json::Value;
 
 /// `POST /api/auth/login` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -14,12 +15,14 @@ pub struct LoginRequest {
 
 /// `POST /api/auth/login` 200 answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub user: User,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// A number or a string, depending on the server.
@@ -36,6 +39,7 @@ pub struct User {
 
 /// The claims of the HS256 token both servers issue.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub user_id: Value,
@@ -52,6 +56,7 @@ pub const ADMIN_ROLE: &str = "system_admin";
 
 /// Every error answer: `{success:false, error}` (the auth middleware omits `success`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
@@ -63,6 +68,7 @@ pub struct ErrorBody {
 
 /// `POST /api/backups` 201 answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateBackupResponse {
     pub success: bool,
     pub message: String,
@@ -71,6 +77,7 @@ pub struct CreateBackupResponse {
 
 /// The peer sends `filename`/`timestamp`; ours adds the list's `name`/`createdAt`/`url`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedBackup {
     pub filename: String,
@@ -96,6 +103,7 @@ pub struct CreatedBackup {
 
 /// `GET /api/backups` 200 answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListBackupsResponse {
     pub success: bool,
     pub data: Vec<ListedBackup>,
@@ -104,6 +112,7 @@ pub struct ListBackupsResponse {
 
 /// One entry of the list: the peer's fields, then ours.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListedBackup {
     pub name: String,
@@ -117,9 +126,17 @@ pub struct ListedBackup {
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(rename = "duration_seconds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "duration_seconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration_seconds: Option<f64>,
-    #[serde(rename = "initiated_by", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "initiated_by",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub initiated_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
@@ -140,6 +157,7 @@ pub struct ListedBackup {
 /// `POST /api/backups/{name}/restore` body, which only our server reads: when present,
 /// `confirm` must equal the target database's name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreRequestBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +169,7 @@ pub struct RestoreRequestBody {
 
 /// Restore and delete answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionResponse {
     pub success: bool,
@@ -163,6 +182,7 @@ pub struct ActionResponse {
 
 /// The daily schedule (`GET`/`PUT /api/backups/schedule/config`), snake_case as the peer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleConfig {
     #[serde(default)]
     pub schedule_id: Value,
@@ -181,6 +201,7 @@ pub struct ScheduleConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +211,7 @@ pub struct ScheduleResponse {
 
 /// `PUT /api/backups/schedule/config` body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleUpdate {
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +230,10 @@ mod tests {
             r#"{"success":true,"message":"Backup created successfully","data":{"filename":"rythm-backup-2026-01-15T10-30-00-851Z.sql","timestamp":"2026-01-15T10:30:00.851Z","size":1048576,"databaseName":"rythm","status":"completed"}}"#,
         )
         .unwrap();
-        assert_eq!(created.data.filename, "rythm-backup-2026-01-15T10-30-00-851Z.sql");
+        assert_eq!(
+            created.data.filename,
+            "rythm-backup-2026-01-15T10-30-00-851Z.sql"
+        );
         assert_eq!(created.data.name, None);
         let listed: ListBackupsResponse = serde_json::from_str(
             r#"{"success":true,"data":[{"name":"a.sql","size":1,"createdAt":"2026-01-15T10:30:00.851Z","url":"/api/backups/a.sql/download","type":"manual","status":"completed","duration_seconds":1.5,"initiated_by":"admin@x"}],"count":1}"#,

@@ -1,9 +1,12 @@
 //! The integration tests of rythm-backup-core: one test binary, a module per feature. They
 //! need the PostgreSQL and Azurite that `scripts/test.sh` starts, and fail without them.
 
+mod api_peer;
 mod damaged;
 mod interrupted;
+mod keychain;
 mod legacy;
+mod profiles;
 mod roundtrip;
 mod safety;
 mod storage_azure;

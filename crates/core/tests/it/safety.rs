@@ -178,7 +178,7 @@ async fn retention_keeps_young_backups_and_the_newest() {
         .into_iter()
         .map(|e| e.name)
         .collect();
-    assert_eq!(left, [report.backup.name.clone()]);
+    assert_eq!(left, std::slice::from_ref(&report.backup.name));
 
     // Young backups are kept.
     let again = t.engine.prune(false).await.unwrap();

@@ -1,0 +1,286 @@
+//! `Backups`: what a front end can do with a profile's backups, whichever mode the profile
+//! uses. The direct `Engine` and the REST `ApiClient` implement it; their results share the
+//! types below, with `Option`s where the REST API tells less than the engine knows.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::api::wire::{ScheduleConfig, ScheduleUpdate};
+use crate::catalog::{BackupEntry, BackupKind, BackupName, Compression, DumpFormat};
+use crate::engine::{BackupReport, Engine, RestoreOptions};
+use crate::error::{Error, Result};
+use crate::jobs::download::DownloadOutcome;
+use crate::jobs::restore::{RestoreOutcome, RestoreSource};
+use crate::jobs::{Cancel, Progress};
+
+/// How a profile reaches its backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The engine itself: PostgreSQL and blob storage.
+    Direct,
+    /// A backup REST API (the RYTHM platform's or `rythm-backup serve`).
+    Api,
+}
+
+/// Where a `Backups` works, for a status line. Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Description {
+    pub mode: Mode,
+    /// The store (`azure:account/container`, `local:/dir`) or the API's base URL.
+    pub location: String,
+    /// Direct mode: `host:port/db`.
+    pub database: Option<String>,
+    /// API mode: the signed-in account, when the token names one.
+    pub signed_in_as: Option<String>,
+    /// API mode: when the sign-in expires.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub session_expires_at: Option<OffsetDateTime>,
+}
+
+/// A backup just made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOutcome {
+    pub name: BackupName,
+    /// Bytes stored.
+    pub size: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub format: DumpFormat,
+    pub compression: Compression,
+    #[serde(rename = "type")]
+    pub kind: BackupKind,
+    pub sha256: Option<String>,
+    pub raw_size: Option<u64>,
+    pub database: Option<String>,
+    pub duration_ms: Option<u64>,
+    /// The server's message (API mode).
+    pub message: Option<String>,
+    /// What retention deleted afterwards (direct mode; the API does not say).
+    pub pruned: Vec<BackupName>,
+    /// Set when retention failed after the backup (direct mode); the backup is safe.
+    pub prune_error: Option<String>,
+}
+
+/// A finished restore.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSummary {
+    pub name: BackupName,
+    /// The database restored into (direct mode; the API does not say).
+    pub database: Option<String>,
+    /// The backup taken of the target before it was replaced, to roll back with.
+    pub safety_backup: Option<BackupName>,
+    /// The server's message (API mode).
+    pub message: Option<String>,
+    pub bytes: Option<u64>,
+    pub checksum_verified: Option<bool>,
+    pub terminated_sessions: Option<usize>,
+    pub created_database: Option<bool>,
+    pub duration_ms: Option<u64>,
+}
+
+/// The backups of one profile. Object-safe: front ends hold a `Box<dyn Backups>`.
+#[async_trait]
+pub trait Backups: Send + Sync + fmt::Debug {
+    /// The mode and where it works.
+    fn describe(&self) -> Description;
+
+    /// Makes a backup now (a manual one).
+    async fn create(&self, progress: &Progress, cancel: &Cancel) -> Result<CreateOutcome>;
+
+    /// Every backup, newest first.
+    async fn list(&self) -> Result<Vec<BackupEntry>>;
+
+    /// Copies a backup to `destination` through `destination.part`, verified before it
+    /// appears. `force` replaces an existing file.
+    async fn download(
+        &self,
+        name: &BackupName,
+        destination: PathBuf,
+        force: bool,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<DownloadOutcome>;
+
+    /// Restores a stored backup. `options.confirm` must name the target database; API mode
+    /// supports only `confirm` and `skip_safety_backup` (the server picks its database).
+    async fn restore(
+        &self,
+        name: &BackupName,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<RestoreSummary>;
+
+    async fn delete(&self, name: &BackupName) -> Result<()>;
+
+    /// The server's daily schedule (API mode only).
+    async fn schedule(&self) -> Result<ScheduleConfig>;
+
+    /// Changes the server's daily schedule (API mode only); returns the new one.
+    async fn set_schedule(&self, update: &ScheduleUpdate) -> Result<ScheduleConfig>;
+}
+
+impl From<BackupReport> for CreateOutcome {
+    fn from(report: BackupReport) -> Self {
+        let b = report.backup;
+        CreateOutcome {
+            name: b.name,
+            size: b.size,
+            created_at: b.created_at,
+            format: b.format,
+            compression: b.compression,
+            kind: b.kind,
+            sha256: Some(b.sha256),
+            raw_size: Some(b.raw_size),
+            database: Some(b.database),
+            duration_ms: Some(b.duration_ms),
+            message: None,
+            pruned: report.pruned,
+            prune_error: report.prune_error,
+        }
+    }
+}
+
+impl RestoreSummary {
+    fn from_outcome(name: &BackupName, o: RestoreOutcome) -> Self {
+        RestoreSummary {
+            name: name.clone(),
+            database: Some(o.database),
+            safety_backup: o.safety_backup,
+            message: None,
+            bytes: Some(o.bytes),
+            checksum_verified: o.checksum_verified,
+            terminated_sessions: Some(o.terminated_sessions),
+            created_database: Some(o.created_database),
+            duration_ms: Some(o.duration_ms),
+        }
+    }
+}
+
+fn schedule_unsupported() -> Error {
+    Error::Unsupported(
+        "the daily schedule belongs to a backup server; direct mode has none (use the OS \
+         scheduler to run `rythm-backup backup`, or an API profile)"
+            .into(),
+    )
+}
+
+#[async_trait]
+impl Backups for Engine {
+    fn describe(&self) -> Description {
+        Description {
+            mode: Mode::Direct,
+            location: self.store().location(),
+            database: self.config().database.as_ref().map(|d| d.describe()),
+            signed_in_as: None,
+            session_expires_at: None,
+        }
+    }
+
+    async fn create(&self, progress: &Progress, cancel: &Cancel) -> Result<CreateOutcome> {
+        Ok(self
+            .backup(BackupKind::Manual, progress, cancel)
+            .await?
+            .into())
+    }
+
+    async fn list(&self) -> Result<Vec<BackupEntry>> {
+        Engine::list(self).await
+    }
+
+    async fn download(
+        &self,
+        name: &BackupName,
+        destination: PathBuf,
+        force: bool,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<DownloadOutcome> {
+        Engine::download(self, name, destination, force, progress, cancel).await
+    }
+
+    async fn restore(
+        &self,
+        name: &BackupName,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<RestoreSummary> {
+        let source = RestoreSource::Stored(name.clone());
+        let outcome = Engine::restore(self, source, options, progress, cancel).await?;
+        Ok(RestoreSummary::from_outcome(name, outcome))
+    }
+
+    async fn delete(&self, name: &BackupName) -> Result<()> {
+        Engine::delete(self, name).await
+    }
+
+    async fn schedule(&self) -> Result<ScheduleConfig> {
+        Err(schedule_unsupported())
+    }
+
+    async fn set_schedule(&self, _update: &ScheduleUpdate) -> Result<ScheduleConfig> {
+        Err(schedule_unsupported())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EngineConfig, StorageConfig};
+    use crate::error::ErrorCode;
+
+    fn local_engine(dir: &std::path::Path) -> Box<dyn Backups> {
+        let config = EngineConfig {
+            database: None,
+            storage: StorageConfig::Local {
+                dir: dir.to_path_buf(),
+            },
+            retention_days: 10,
+            format: DumpFormat::Plain,
+            compression: Compression::Zstd,
+            created_by: None,
+        };
+        Box::new(Engine::new(config).unwrap())
+    }
+
+    #[tokio::test]
+    async fn direct_mode_has_no_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = local_engine(dir.path());
+        let error = backups.schedule().await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Unsupported);
+        let update = ScheduleUpdate {
+            enabled: true,
+            schedule_time: None,
+            retention_days: None,
+        };
+        let error = backups.set_schedule(&update).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Unsupported);
+    }
+
+    #[tokio::test]
+    async fn direct_mode_describes_its_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = local_engine(dir.path());
+        let description = backups.describe();
+        assert_eq!(description.mode, Mode::Direct);
+        assert!(
+            description
+                .location
+                .contains(&dir.path().display().to_string()),
+            "{description:?}"
+        );
+        assert_eq!(description.database, None);
+        // An empty folder lists nothing through the trait too.
+        assert!(backups.list().await.unwrap().is_empty());
+    }
+}

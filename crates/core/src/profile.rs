@@ -1,0 +1,453 @@
+//! Connection profiles: named ways to reach backups, either through a backup REST API or
+//! directly (a PostgreSQL database plus Azure or a local folder), with their settings. The
+//! non-secret parts live in `profiles.json` in the OS config directory (`RYTHM_CONFIG_DIR`
+//! overrides it), written atomically; passwords, tokens and connection strings live in the
+//! OS keychain through `secrets`. `Profiles::open` turns a profile into a `Box<dyn Backups>`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiClient, ApiClientOptions, TokenInfo};
+use crate::backups::Backups;
+use crate::catalog::{Compression, DumpFormat};
+use crate::config::{EngineConfig, StorageConfig, DEFAULT_CONTAINER, DEFAULT_RETENTION_DAYS};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::pg::DbTarget;
+use crate::secrets::{Keychain, SecretKind, Sensitive};
+
+const FILE_NAME: &str = "profiles.json";
+const FILE_VERSION: u32 = 1;
+
+/// A named way to reach backups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub name: String,
+    pub mode: ProfileMode,
+    #[serde(default)]
+    pub settings: ProfileSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ProfileMode {
+    /// A backup REST API; the sign-in token is in the keychain.
+    Api { base_url: String, email: String },
+    /// The database and the store themselves; the password and the Azure connection
+    /// string are in the keychain.
+    Direct {
+        database: DatabaseSettings,
+        storage: StorageSettings,
+    },
+}
+
+/// A PostgreSQL database, without its password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSettings {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    /// `disable`, `prefer`, `require`, `verify-full`…; the libpq default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslmode: Option<String>,
+}
+
+fn default_port() -> u16 {
+    5432
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum StorageSettings {
+    /// Azure Blob Storage; the connection string is in the keychain.
+    Azure {
+        container: String,
+    },
+    Local {
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProfileSettings {
+    pub retention_days: u32,
+    pub format: DumpFormat,
+    pub compression: Compression,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        ProfileSettings {
+            retention_days: DEFAULT_RETENTION_DAYS,
+            format: DumpFormat::Plain,
+            compression: Compression::Zstd,
+        }
+    }
+}
+
+impl StorageSettings {
+    /// Azure in the default container.
+    pub fn azure_default() -> Self {
+        StorageSettings::Azure {
+            container: DEFAULT_CONTAINER.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(
+        "invalid profile name {0:?}: use 1 to 64 letters, digits, '_' or '-', starting with a \
+         letter or digit"
+    )]
+    InvalidName(String),
+    #[error("no profile named {0:?}")]
+    NotFound(String),
+    #[error("profile {name:?}: {reason}")]
+    Invalid { name: String, reason: String },
+    #[error("the profiles file {path} is damaged: {reason}")]
+    Damaged { path: String, reason: String },
+}
+
+impl ProfileError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProfileError::InvalidName(_) | ProfileError::Invalid { .. } => ErrorCode::InvalidInput,
+            ProfileError::NotFound(_) => ErrorCode::NotFound,
+            ProfileError::Damaged { .. } => ErrorCode::Config,
+        }
+    }
+}
+
+/// Checks a profile name: `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`.
+pub fn validate_profile_name(name: &str) -> Result<(), ProfileError> {
+    let mut bytes = name.bytes();
+    let first = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if first && rest && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(ProfileError::InvalidName(name.chars().take(80).collect()))
+    }
+}
+
+impl Profile {
+    /// Checks the name and the fields a profile cannot work without.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        validate_profile_name(&self.name)?;
+        let invalid = |reason: &str| ProfileError::Invalid {
+            name: self.name.clone(),
+            reason: reason.to_owned(),
+        };
+        match &self.mode {
+            ProfileMode::Api { base_url, email } => {
+                ApiClient::new(base_url).map_err(|e| invalid(&e.to_string()))?;
+                if email.trim().is_empty() {
+                    return Err(invalid("an API profile needs the email to sign in with"));
+                }
+            }
+            ProfileMode::Direct { database, storage } => {
+                if database.host.trim().is_empty() || database.database.trim().is_empty() {
+                    return Err(invalid("the database needs a host and a name"));
+                }
+                if database.user.trim().is_empty() {
+                    return Err(invalid("the database needs a user"));
+                }
+                match storage {
+                    StorageSettings::Azure { container } if container.trim().is_empty() => {
+                        return Err(invalid("the Azure storage needs a container"))
+                    }
+                    StorageSettings::Local { dir } if dir.as_os_str().is_empty() => {
+                        return Err(invalid("the local storage needs a folder"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !(1..=3650).contains(&self.settings.retention_days) {
+            return Err(invalid("retention must be from 1 to 3650 days"));
+        }
+        Ok(())
+    }
+}
+
+impl DatabaseSettings {
+    /// The target with `password` (none: the server needs none, or `~/.pgpass` has it).
+    pub fn target(&self, password: Option<&Sensitive<String>>) -> Result<DbTarget> {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let host = if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let credentials = match password {
+            Some(p) => format!("{}:{}", enc(&self.user), enc(p.expose())),
+            None => enc(&self.user),
+        };
+        let mut url = format!(
+            "postgresql://{credentials}@{host}:{}/{}",
+            self.port,
+            enc(&self.database)
+        );
+        if let Some(mode) = self.sslmode.as_deref().filter(|m| !m.is_empty()) {
+            url.push_str("?sslmode=");
+            url.push_str(&enc(mode));
+        }
+        DbTarget::parse(&url).map_err(|e| Error::Config(format!("database settings: {e}")))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfilesFile {
+    version: u32,
+    #[serde(default)]
+    profiles: Vec<Profile>,
+}
+
+/// The saved profiles: a folder holding `profiles.json`, and a keychain for the secrets.
+/// Methods that touch the keychain block; the async ones move that off the runtime.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    dir: PathBuf,
+    keychain: Keychain,
+}
+
+impl Profiles {
+    /// `RYTHM_CONFIG_DIR`, else the OS config directory's `rythm-backup`, with the OS
+    /// keychain.
+    pub fn open_default() -> Result<Self> {
+        let dir = match std::env::var_os("RYTHM_CONFIG_DIR").filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => dirs::config_dir()
+                .map(|d| d.join("rythm-backup"))
+                .ok_or_else(|| {
+                    Error::Config(
+                        "no configuration directory is known for this user; set \
+                         RYTHM_CONFIG_DIR"
+                            .into(),
+                    )
+                })?,
+        };
+        Ok(Profiles::new(dir, Keychain::os()))
+    }
+
+    pub fn new(dir: impl Into<PathBuf>, keychain: Keychain) -> Self {
+        Profiles {
+            dir: dir.into(),
+            keychain,
+        }
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
+    }
+
+    /// Every profile, by name.
+    pub fn list(&self) -> Result<Vec<Profile>> {
+        let path = self.file();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        };
+        let damaged = |reason: String| ProfileError::Damaged {
+            path: path.display().to_string(),
+            reason,
+        };
+        let file: ProfilesFile = serde_json::from_str(&text).map_err(|e| damaged(e.to_string()))?;
+        if file.version > FILE_VERSION {
+            return Err(damaged(format!(
+                "it is version {}, newer than this program reads ({FILE_VERSION})",
+                file.version
+            ))
+            .into());
+        }
+        let mut profiles = file.profiles;
+        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(profiles)
+    }
+
+    pub fn get(&self, name: &str) -> Result<Profile> {
+        validate_profile_name(name)?;
+        self.list()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ProfileError::NotFound(name.to_owned()).into())
+    }
+
+    /// Adds a profile or replaces the one with its name. Secrets are set apart, with
+    /// `set_secret` or `login`.
+    pub fn save(&self, profile: &Profile) -> Result<()> {
+        profile.validate()?;
+        let mut profiles = self.list()?;
+        profiles.retain(|p| p.name != profile.name);
+        profiles.push(profile.clone());
+        self.write(profiles)
+    }
+
+    /// Removes a profile and its keychain entries; `false` when there was none.
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        validate_profile_name(name)?;
+        let mut profiles = self.list()?;
+        let before = profiles.len();
+        profiles.retain(|p| p.name != name);
+        let removed = profiles.len() != before;
+        if removed {
+            self.write(profiles)?;
+        }
+        self.keychain.delete_all(name)?;
+        Ok(removed)
+    }
+
+    /// Stores one of a profile's secrets (the database password, the Azure connection
+    /// string) in the keychain.
+    pub fn set_secret(
+        &self,
+        name: &str,
+        kind: SecretKind,
+        secret: &Sensitive<String>,
+    ) -> Result<()> {
+        validate_profile_name(name)?;
+        Ok(self.keychain.store(name, kind, secret)?)
+    }
+
+    /// Whether a secret is stored (without reading it out).
+    pub fn has_secret(&self, name: &str, kind: SecretKind) -> Result<bool> {
+        validate_profile_name(name)?;
+        Ok(self.keychain.load(name, kind)?.is_some())
+    }
+
+    /// Signs in to an API profile's server and keeps the token in the keychain.
+    pub async fn login(&self, name: &str, password: &Sensitive<String>) -> Result<TokenInfo> {
+        let profile = self.get(name)?;
+        let ProfileMode::Api { base_url, email } = &profile.mode else {
+            return Err(Error::Unsupported(format!(
+                "profile {name:?} works directly on the database; only API profiles sign in"
+            )));
+        };
+        let client = ApiClient::with_options(base_url, api_options(&profile))?;
+        let info = client.login(email, password).await?;
+        let token = client.token().expect("a successful login keeps its token");
+        let (keychain, name) = (self.keychain.clone(), name.to_owned());
+        blocking(move || keychain.store(&name, SecretKind::ApiToken, &token)).await??;
+        Ok(info)
+    }
+
+    /// What the stored sign-in of an API profile says (role, email, expiry); `None` when
+    /// there is none or it cannot be read.
+    pub fn session(&self, name: &str) -> Result<Option<TokenInfo>> {
+        validate_profile_name(name)?;
+        let token = self.keychain.load(name, SecretKind::ApiToken)?;
+        Ok(token.and_then(|t| TokenInfo::decode(t.expose()).ok()))
+    }
+
+    /// Forgets an API profile's token.
+    pub fn logout(&self, name: &str) -> Result<bool> {
+        validate_profile_name(name)?;
+        Ok(self.keychain.delete(name, SecretKind::ApiToken)?)
+    }
+
+    /// The profile's backups, in its mode. An API profile without a usable sign-in opens,
+    /// and its calls answer `AuthRequired`.
+    pub async fn open(&self, name: &str) -> Result<Box<dyn Backups>> {
+        let profile = self.get(name)?;
+        let this = self.clone();
+        blocking(move || this.open_blocking(&profile)).await?
+    }
+
+    fn open_blocking(&self, profile: &Profile) -> Result<Box<dyn Backups>> {
+        let name = &profile.name;
+        match &profile.mode {
+            ProfileMode::Api { base_url, .. } => {
+                let client = ApiClient::with_options(base_url, api_options(profile))?;
+                if let Some(token) = self.keychain.load(name, SecretKind::ApiToken)? {
+                    // A token that cannot be used leaves the client signed out: its calls
+                    // then ask for a new sign-in.
+                    if let Err(error) = client.set_token(token) {
+                        tracing::warn!(profile = %name, %error, "ignoring the stored sign-in");
+                    }
+                }
+                Ok(Box::new(client))
+            }
+            ProfileMode::Direct { database, storage } => {
+                let password = self.keychain.load(name, SecretKind::DbPassword)?;
+                let storage = match storage {
+                    StorageSettings::Local { dir } => StorageConfig::Local { dir: dir.clone() },
+                    StorageSettings::Azure { container } => StorageConfig::Azure {
+                        connection_string: self
+                            .keychain
+                            .load(name, SecretKind::AzureConnectionString)?
+                            .ok_or_else(|| {
+                                Error::Config(format!(
+                                    "profile {name:?} keeps its backups in Azure, but no \
+                                     connection string is stored for it"
+                                ))
+                            })?,
+                        container: container.clone(),
+                    },
+                };
+                let config = EngineConfig {
+                    database: Some(database.target(password.as_ref())?),
+                    storage,
+                    retention_days: profile.settings.retention_days,
+                    format: profile.settings.format,
+                    compression: profile.settings.compression,
+                    created_by: std::env::var("USER")
+                        .or_else(|_| std::env::var("USERNAME"))
+                        .ok(),
+                };
+                Ok(Box::new(Engine::new(config)?))
+            }
+        }
+    }
+
+    /// Writes the file atomically: a temporary file in the same folder, renamed over it.
+    fn write(&self, mut profiles: Vec<Profile>) -> Result<()> {
+        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        let file = ProfilesFile {
+            version: FILE_VERSION,
+            profiles,
+        };
+        let mut json = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::Internal(format!("cannot encode the profiles: {e}")))?;
+        json.push(b'\n');
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
+        let path = self.file();
+        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| Error::io("cannot write", &self.dir, e))?;
+        temp.write_all(&json)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|e| Error::io("cannot write", temp.path(), e))?;
+        temp.persist(&path)
+            .map_err(|e| Error::io("cannot replace", &path, e.error))?;
+        Ok(())
+    }
+}
+
+fn api_options(profile: &Profile) -> ApiClientOptions {
+    ApiClientOptions {
+        retention_days: profile.settings.retention_days,
+        ..ApiClientOptions::default()
+    }
+}
+
+/// Runs keychain work off the async runtime.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
