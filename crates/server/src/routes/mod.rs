@@ -1,0 +1,117 @@
+//! The router: every route with its OpenAPI description (utoipa-axum collects both from the
+//! same handlers, so the document cannot drift), the body limit, request tracing, and one
+//! layer that turns every error answer into `{success:false, error, code}` with known
+//! secrets redacted.
+
+pub mod auth;
+pub mod backups;
+pub mod health;
+pub mod schedule;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{codes, ApiError};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// Error bodies read back for redaction are at most this large (ours are tiny).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Builds the application and stores its OpenAPI document in the state.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(backups::list_backups, backups::create_backup))
+        .routes(routes!(backups::delete_backup))
+        .routes(routes!(backups::restore_backup))
+        .routes(routes!(backups::download_backup))
+        .routes(routes!(schedule::get_schedule, schedule::put_schedule))
+        .routes(routes!(health::health))
+        .routes(routes!(health::openapi_json))
+        .split_for_parts();
+    let json = openapi
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    let _ = state.openapi_json.set(json);
+    let limit = state.body_limit;
+    api.fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), json_errors))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "Not found")
+}
+
+/// Rewrites error answers that are not our JSON (axum's rejections, 405, the body limit's
+/// 413) into `{success:false, error, code}`, and redacts known secrets in all of them.
+async fn json_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (mut parts, body) = response.into_parts();
+    let text = match to_bytes(body, MAX_ERROR_BODY).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let redacted = state.redactor.redact(&text);
+    if is_json {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(redacted));
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (codes::NOT_FOUND, "Not found".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (codes::METHOD_NOT_ALLOWED, "Method not allowed".to_owned())
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            codes::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {} bytes", state.body_limit),
+        ),
+        s if s.is_client_error() => (
+            codes::INVALID_INPUT,
+            if redacted.trim().is_empty() {
+                s.canonical_reason().unwrap_or("Bad request").to_owned()
+            } else {
+                redacted.trim().to_owned()
+            },
+        ),
+        s => (
+            codes::INTERNAL,
+            s.canonical_reason().unwrap_or("Internal error").to_owned(),
+        ),
+    };
+    let mut rewritten = ApiError::new(status, code, message).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CONTENT_RANGE] {
+        if let Some(value) = parts.headers.get(&name) {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The unread rest of the body is not worth draining.
+        rewritten
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    rewritten
+}

@@ -1,0 +1,15 @@
+//! The integration tests of rythm-backup-server: a real server on 127.0.0.1:0 over the real
+//! engine, PostgreSQL and Azurite (started by `scripts/test.sh`; the tests fail without
+//! them), driven over HTTP. One module per feature.
+
+mod audit;
+mod auth;
+mod backups;
+mod concurrency;
+mod download;
+mod limits;
+mod openapi;
+mod schedule;
+mod startup;
+mod support;
+mod traversal;

@@ -1,0 +1,81 @@
+//! `GET /api/openapi.json`: valid JSON, OpenAPI 3, listing every route with its methods and
+//! the wire types.
+
+use reqwest::{Method, StatusCode};
+
+use crate::support::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_lists_every_route() {
+    let server = TestServer::start().await;
+    let (status, doc) = server
+        .json(Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in [
+        ("/api/auth/login", &["post"][..]),
+        ("/api/backups", &["get", "post"]),
+        ("/api/backups/{name}", &["delete"]),
+        ("/api/backups/{name}/restore", &["post"]),
+        ("/api/backups/{name}/download", &["get"]),
+        ("/api/backups/schedule/config", &["get", "put"]),
+        ("/api/health", &["get"]),
+        ("/api/openapi.json", &["get"]),
+    ] {
+        let item = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is missing"));
+        for method in methods {
+            assert!(item.get(*method).is_some(), "{method} {path} is missing");
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for schema in [
+        "LoginRequest",
+        "LoginResponse",
+        "CreateBackupResponse",
+        "ListBackupsResponse",
+        "ListedBackup",
+        "ActionResponse",
+        "RestoreRequestBody",
+        "ScheduleConfig",
+        "ScheduleUpdate",
+        "ScheduleResponse",
+        "ErrorBody",
+        "Health",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} is missing");
+    }
+    // The wire names, not the Rust ones.
+    let listed = &schemas["ListedBackup"]["properties"];
+    for field in [
+        "createdAt",
+        "type",
+        "duration_seconds",
+        "initiated_by",
+        "expiresAt",
+    ] {
+        assert!(
+            listed.get(field).is_some(),
+            "ListedBackup.{field} is missing"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Downloads are binary, ranged or not.
+    let download = &doc["paths"]["/api/backups/{name}/download"]["get"]["responses"];
+    for status in ["200", "206"] {
+        let schema = &download[status]["content"]["application/octet-stream"]["schema"];
+        let schema = match schema["$ref"].as_str() {
+            Some(reference) => &schemas[reference.rsplit('/').next().unwrap()],
+            None => schema,
+        };
+        assert_eq!(schema["type"], "string", "{status}: {schema}");
+        assert_eq!(schema["format"], "binary", "{status}: {schema}");
+    }
+}
