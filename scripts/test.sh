@@ -142,7 +142,7 @@ run_step "start PostgreSQL and Azurite" start_services
 if ((services_only)); then
     printf '\n# Services are up. In another shell:\n'
     print_service_exports
-    printf '# then e.g.: cargo test --workspace\n'
+    printf '# then e.g.: keyctl session - cargo test --workspace\n'
     printf '# Press Ctrl-C to stop them.\n'
     trap 'exit 0' INT TERM # Ctrl-C is the normal way out here
     # Returns when Azurite dies; Ctrl-C interrupts it and the traps clean up.
@@ -155,4 +155,7 @@ run_step "cargo fmt --all -- --check" cargo fmt --all -- --check
 run_step "cargo clippy --workspace --all-targets -- -D warnings" \
     cargo clippy --workspace --all-targets -- -D warnings
 run_step "rythm-backup-core has no tauri/wry/gtk dependency" check_engine_has_no_gui_crates
-run_step "cargo test --workspace${*:+ $*}" cargo test --workspace "$@"
+# The keychain tests use the real OS store: on a headless machine that is the kernel
+# keyring, which needs a session keyring of its own (`keyctl session -`).
+run_step "cargo test --workspace${*:+ $*} (in a fresh session keyring)" \
+    keyctl session - cargo test --workspace "$@"

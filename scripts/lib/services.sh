@@ -17,7 +17,7 @@
 
 # Debian packages checked with `dpkg-query` and installed when missing. Append to this list
 # for new needs (the Tauri build and its tests will add e.g. libwebkit2gtk-4.1-dev, xvfb).
-RYTHM_APT_PACKAGES=(curl zstd procps)
+RYTHM_APT_PACKAGES=(curl zstd procps keyutils)
 
 # Azurite 3.36 and later require Node >= 21 (3.37: >= 22); Debian 12's nodejs is 18 and
 # NodeSource's LTS is 20. 3.35.0 supports both and has every flag we use.

@@ -2,21 +2,27 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use rythm_backup_core::{Compression, DumpFormat};
 
 /// Back up, list, download, restore, verify and prune PostgreSQL backups kept in Azure Blob
-/// Storage or a local folder.
+/// Storage or a local folder, directly or through a backup REST API.
 ///
-/// Configuration comes from the environment: DATABASE_URL, AZURE_STORAGE_CONNECTION_STRING,
-/// AZURE_BACKUP_CONTAINER (default database-backups), BACKUP_DIR (local folder when no Azure
-/// connection string is set), RETENTION_DAYS (default 10), LOG_LEVEL.
+/// Without --profile, configuration comes from the environment: DATABASE_URL,
+/// AZURE_STORAGE_CONNECTION_STRING, AZURE_BACKUP_CONTAINER (default database-backups),
+/// BACKUP_DIR (local folder when no Azure connection string is set), RETENTION_DAYS (default
+/// 10), LOG_LEVEL; or, for a REST API, BACKUP_API_URL with BACKUP_API_TOKEN or
+/// BACKUP_API_EMAIL and BACKUP_API_PASSWORD.
 #[derive(Debug, Parser)]
 #[command(name = "rythm-backup", version, propagate_version = true)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout (errors as {"code","message"} on stderr).
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Use a saved connection profile (see `rythm-backup profile`).
+    #[arg(long, global = true, env = "RYTHM_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -26,10 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Dump the database into storage, then apply retention.
     Backup {
-        /// plain (SQL, the default) or custom (pg_dump -Fc).
+        /// plain (SQL, the default) or custom (pg_dump -Fc). Direct mode only.
         #[arg(long, value_parser = parse_format)]
         format: Option<DumpFormat>,
-        /// zstd (default), gzip or none.
+        /// zstd (default), gzip or none. Direct mode only.
         #[arg(long, value_parser = parse_compression)]
         compression: Option<Compression>,
     },
@@ -48,35 +54,7 @@ pub enum Command {
     },
     /// Restore a backup into a database, replacing its contents, in one transaction.
     #[command(group(clap::ArgGroup::new("source").required(true).args(["name", "file"])))]
-    Restore {
-        /// A stored backup's name.
-        name: Option<String>,
-        /// A local backup file instead (works offline, without storage).
-        #[arg(long, value_name = "PATH")]
-        file: Option<PathBuf>,
-        /// The database to restore into: a name on the configured server, or a
-        /// postgresql:// URL (prefer no password in it: the configured one is reused for the
-        /// same server and user, else set PGPASSWORD-free TARGET_DATABASE_URL).
-        #[arg(
-            long,
-            value_name = "URL|NAME",
-            env = "TARGET_DATABASE_URL",
-            hide_env_values = true
-        )]
-        target_db: Option<String>,
-        /// Create the target database when it does not exist.
-        #[arg(long)]
-        create: bool,
-        /// The target database's name, repeated to confirm that its contents will be replaced.
-        #[arg(long, value_name = "DBNAME", required = true)]
-        confirm: String,
-        /// Do not take a safety backup of the target first.
-        #[arg(long)]
-        no_safety_backup: bool,
-        /// End other sessions connected to the target instead of refusing.
-        #[arg(long)]
-        terminate_connections: bool,
-    },
+    Restore(RestoreArgs),
     /// Delete a backup.
     Delete {
         name: String,
@@ -84,14 +62,151 @@ pub enum Command {
         #[arg(long, required = true)]
         yes: bool,
     },
-    /// Delete backups older than RETENTION_DAYS (never the newest).
+    /// Delete backups older than the retention period (never the newest). Direct mode.
     Prune {
         /// Only show what would be deleted.
         #[arg(long)]
         dry_run: bool,
     },
     /// Restore a backup into a temporary database and report its tables' row counts.
+    /// Direct mode.
     Verify { name: String },
+    /// Show or change the server's daily backup schedule (API mode).
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+    /// Manage connection profiles (secrets go to the OS keychain).
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
+    /// Sign in to an API profile's server; the token is kept in the OS keychain.
+    Login {
+        /// Read the password from stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Forget an API profile's sign-in.
+    Logout,
+    /// Run the backup REST API server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080, or LISTEN_ADDR).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage the server's administrators (an argon2 file; ADMINS_FILE overrides its path).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A stored backup's name.
+    pub name: Option<String>,
+    /// A local backup file instead (works offline, without storage). Direct mode.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The database to restore into: a name on the configured server, or a postgresql://
+    /// URL (the configured password is reused for the same server and user). Direct mode.
+    #[arg(
+        long,
+        value_name = "URL|NAME",
+        env = "TARGET_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub target_db: Option<String>,
+    /// Create the target database when it does not exist. Direct mode.
+    #[arg(long)]
+    pub create: bool,
+    /// The target database's name, repeated to confirm that its contents will be replaced.
+    #[arg(long, value_name = "DBNAME", required = true)]
+    pub confirm: String,
+    /// Do not take a safety backup of the target first.
+    #[arg(long)]
+    pub no_safety_backup: bool,
+    /// End other sessions connected to the target instead of refusing. Direct mode.
+    #[arg(long)]
+    pub terminate_connections: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Show the schedule.
+    Show,
+    /// Change the schedule.
+    Set {
+        /// Turn the daily backup on or off.
+        #[arg(long, required = true, action = clap::ArgAction::Set, value_name = "true|false")]
+        enabled: bool,
+        /// Time of day in UTC, HH:MM or HH:MM:SS.
+        #[arg(long, value_name = "HH:MM")]
+        time: Option<String>,
+        /// Days to keep backups (1-90).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// Add or replace a profile. API mode: --api-url and --email (then `login`). Direct
+    /// mode: --database-url without a password (it is asked for and kept in the keychain)
+    /// and --backup-dir or --azure-container (the connection string is taken from
+    /// AZURE_STORAGE_CONNECTION_STRING or asked for).
+    Add(ProfileAddArgs),
+    /// List profiles.
+    List,
+    /// Show one profile (never its secrets).
+    Show { name: String },
+    /// Remove a profile and its keychain entries.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["api_url", "database_url"])))]
+pub struct ProfileAddArgs {
+    pub name: String,
+    /// API mode: the server's base URL (e.g. https://rythm.example.com).
+    #[arg(long, requires = "email")]
+    pub api_url: Option<String>,
+    /// API mode: the admin account's email.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Direct mode: postgresql://USER@HOST:PORT/DB[?sslmode=...], without a password.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Direct mode: keep backups in this local folder.
+    #[arg(long, conflicts_with = "azure_container")]
+    pub backup_dir: Option<PathBuf>,
+    /// Direct mode: keep backups in this Azure container.
+    #[arg(long)]
+    pub azure_container: Option<String>,
+    /// Read the database password from stdin instead of prompting (direct mode).
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub retention_days: Option<u32>,
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<DumpFormat>,
+    #[arg(long, value_parser = parse_compression)]
+    pub compression: Option<Compression>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Add an administrator, or change their password (asked for, or read from stdin).
+    Add {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an administrator.
+    Remove { email: String },
+    /// List administrators' emails.
+    List,
 }
 
 fn parse_format(s: &str) -> Result<DumpFormat, String> {

@@ -1,7 +1,7 @@
 //! How results are shown: JSON for scripts, short readable text for people.
 
 use indicatif::HumanBytes;
-use rythm_backup_core::engine::BackupReport;
+use rythm_backup_core::backups::{CreateOutcome, RestoreSummary};
 use rythm_backup_core::jobs::download::DownloadOutcome;
 use rythm_backup_core::jobs::prune::PruneOutcome;
 use rythm_backup_core::jobs::restore::RestoreOutcome;
@@ -50,22 +50,57 @@ fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
-pub fn backup(report: &BackupReport) {
-    let b = &report.backup;
+pub fn created(b: &CreateOutcome) {
+    let raw = b
+        .raw_size
+        .map(|r| format!(", {} before compression", HumanBytes(r)))
+        .unwrap_or_default();
+    let from = b
+        .database
+        .as_ref()
+        .map(|d| format!(" from {d}"))
+        .unwrap_or_default();
+    let took = b
+        .duration_ms
+        .map(|ms| format!(" in {}", seconds(ms)))
+        .unwrap_or_default();
     println!(
-        "Created {} ({}, {} before compression) from {} in {}",
+        "Created {} ({}{raw}){from}{took}",
         b.name,
-        HumanBytes(b.size),
-        HumanBytes(b.raw_size),
-        b.database,
-        seconds(b.duration_ms)
+        HumanBytes(b.size)
     );
-    println!("sha256 {}", b.sha256);
-    for name in &report.pruned {
+    if let Some(sha) = &b.sha256 {
+        println!("sha256 {sha}");
+    }
+    for name in &b.pruned {
         println!("Retention deleted {name}");
     }
-    if let Some(e) = &report.prune_error {
+    if let Some(e) = &b.prune_error {
         eprintln!("warning: retention failed after the backup: {e}");
+    }
+}
+
+pub fn restored(r: &RestoreSummary) {
+    let into = r
+        .database
+        .as_ref()
+        .map(|d| format!(" into {d}"))
+        .unwrap_or_default();
+    let took = r
+        .duration_ms
+        .map(|ms| format!(" in {}", seconds(ms)))
+        .unwrap_or_default();
+    println!("Restored {}{into}{took}", r.name);
+    if let Some(message) = &r.message {
+        println!("{message}");
+    }
+    if r.checksum_verified == Some(true) {
+        println!("sha256 verified");
+    }
+    if let Some(safety) = &r.safety_backup {
+        println!("Safety backup of the previous contents: {safety}");
+        let db = r.database.as_deref().unwrap_or("DBNAME");
+        println!("Roll back with: rythm-backup restore {safety} --confirm {db}");
     }
 }
 

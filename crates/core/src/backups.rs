@@ -92,6 +92,12 @@ pub trait Backups: Send + Sync + fmt::Debug {
     /// The mode and where it works.
     fn describe(&self) -> Description;
 
+    /// The direct engine behind this profile, for what only direct mode can do (verify,
+    /// prune, restoring a local file or into another database).
+    fn as_engine(&self) -> Option<&Engine> {
+        None
+    }
+
     /// Makes a backup now (a manual one).
     async fn create(&self, progress: &Progress, cancel: &Cancel) -> Result<CreateOutcome>;
 
@@ -175,6 +181,10 @@ fn schedule_unsupported() -> Error {
 
 #[async_trait]
 impl Backups for Engine {
+    fn as_engine(&self) -> Option<&Engine> {
+        Some(self)
+    }
+
     fn describe(&self) -> Description {
         Description {
             mode: Mode::Direct,

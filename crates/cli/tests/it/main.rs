@@ -2,6 +2,7 @@
 //! feature. They run the real executable against the PostgreSQL and Azurite that
 //! `scripts/test.sh` starts, each test with its own database and storage.
 
+mod api_mode;
 // Interruptions are observed through /proc and sent as Unix signals.
 #[cfg(target_os = "linux")]
 mod failures;

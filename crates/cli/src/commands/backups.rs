@@ -1,0 +1,169 @@
+//! The backup subcommands: backup, list, download, restore, delete, prune and verify, in
+//! either mode through the `Backups` trait; the direct-only ones through the engine.
+
+use std::path::PathBuf;
+
+use rythm_backup_core::backups::{Backups, CreateOutcome};
+use rythm_backup_core::engine::RestoreOptions;
+use rythm_backup_core::jobs::backup::BackupRequest;
+use rythm_backup_core::jobs::restore::RestoreSource;
+use rythm_backup_core::pg::DbTarget;
+use rythm_backup_core::{BackupKind, BackupName, Compression, DumpFormat, Engine, Error};
+
+use super::Ctx;
+use crate::args::RestoreArgs;
+use crate::open::direct;
+use crate::output;
+
+pub async fn backup(
+    ctx: &Ctx,
+    backups: &dyn Backups,
+    format: Option<DumpFormat>,
+    compression: Option<Compression>,
+) -> Result<(), Error> {
+    let outcome: CreateOutcome = if format.is_some() || compression.is_some() {
+        let engine = direct(backups, "choosing --format or --compression")?;
+        let request = BackupRequest {
+            format: format.unwrap_or(engine.config().format),
+            compression: compression.unwrap_or(engine.config().compression),
+            kind: BackupKind::Manual,
+            created_by: engine.config().created_by.clone(),
+        };
+        engine
+            .backup_with(&request, &ctx.progress, &ctx.cancel)
+            .await?
+            .into()
+    } else {
+        backups.create(&ctx.progress, &ctx.cancel).await?
+    };
+    ctx.finish(&outcome, output::created).await;
+    Ok(())
+}
+
+pub async fn list(ctx: &Ctx, backups: &dyn Backups) -> Result<(), Error> {
+    let entries = backups.list().await?;
+    ctx.finish(&entries, |e| output::list(e)).await;
+    Ok(())
+}
+
+pub async fn download(
+    ctx: &Ctx,
+    backups: &dyn Backups,
+    name: &str,
+    path: Option<PathBuf>,
+    force: bool,
+) -> Result<(), Error> {
+    let name = BackupName::parse(name)?;
+    // A folder (existing, or written with a trailing separator) gets the backup's name.
+    let path = match path {
+        Some(p) if p.is_dir() || p.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR) => {
+            p.join(name.as_str())
+        }
+        Some(p) => p,
+        None => PathBuf::from(name.as_str()),
+    };
+    let outcome = backups
+        .download(&name, path, force, &ctx.progress, &ctx.cancel)
+        .await?;
+    ctx.finish(&outcome, output::download).await;
+    Ok(())
+}
+
+pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Result<(), Error> {
+    let needs_engine = args.file.is_some()
+        || args.target_db.is_some()
+        || args.create
+        || args.terminate_connections;
+    if !needs_engine {
+        let name = BackupName::parse(args.name.as_deref().unwrap_or_default())?;
+        let options = RestoreOptions {
+            confirm: args.confirm,
+            skip_safety_backup: args.no_safety_backup,
+            ..RestoreOptions::default()
+        };
+        let summary = backups
+            .restore(&name, options, &ctx.progress, &ctx.cancel)
+            .await?;
+        ctx.finish(&summary, output::restored).await;
+        return Ok(());
+    }
+    let engine = direct(
+        backups,
+        "restore with --file, --target-db, --create or --terminate-connections",
+    )?;
+    let source = match (args.name, args.file) {
+        (Some(name), None) => RestoreSource::Stored(BackupName::parse(&name)?),
+        (None, Some(file)) => RestoreSource::File(file),
+        _ => {
+            return Err(Error::InvalidInput(
+                "give either a backup name or --file PATH".into(),
+            ))
+        }
+    };
+    let target = args
+        .target_db
+        .map(|t| resolve_target(engine, &t))
+        .transpose()?;
+    let options = RestoreOptions {
+        target,
+        create: args.create,
+        confirm: args.confirm,
+        skip_safety_backup: args.no_safety_backup,
+        terminate_connections: args.terminate_connections,
+    };
+    let outcome = engine
+        .restore(source, options, &ctx.progress, &ctx.cancel)
+        .await?;
+    ctx.finish(&outcome, output::restore).await;
+    Ok(())
+}
+
+pub async fn delete(ctx: &Ctx, backups: &dyn Backups, name: &str) -> Result<(), Error> {
+    let name = BackupName::parse(name)?;
+    backups.delete(&name).await?;
+    let deleted = serde_json::json!({
+        "success": true,
+        "message": "Backup deleted successfully",
+        "filename": name,
+    });
+    ctx.finish(&deleted, |_| println!("Deleted {name}")).await;
+    Ok(())
+}
+
+pub async fn prune(ctx: &Ctx, backups: &dyn Backups, dry_run: bool) -> Result<(), Error> {
+    let outcome = direct(backups, "prune")?.prune(dry_run).await?;
+    ctx.finish(&outcome, output::prune).await;
+    Ok(())
+}
+
+pub async fn verify(ctx: &Ctx, backups: &dyn Backups, name: &str) -> Result<(), Error> {
+    let name = BackupName::parse(name)?;
+    let outcome = direct(backups, "verify")?
+        .verify(&name, &ctx.progress, &ctx.cancel)
+        .await?;
+    ctx.finish(&outcome, output::verify).await;
+    Ok(())
+}
+
+/// `--target-db`: a postgresql:// URL, or a database name on the configured server.
+fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        let target =
+            DbTarget::parse(value).map_err(|e| Error::Config(format!("--target-db: {e}")))?;
+        if target.password().is_some() {
+            tracing::warn!(
+                "--target-db carries a password, visible to other local users in the process \
+                 list; prefer a database name or TARGET_DATABASE_URL"
+            );
+        }
+        return Ok(target);
+    }
+    let configured = engine.config().database.as_ref().ok_or_else(|| {
+        Error::Config(
+            "--target-db names a database but no database is configured; give a full \
+             postgresql:// URL"
+                .into(),
+        )
+    })?;
+    Ok(configured.with_database(value))
+}

@@ -1,0 +1,49 @@
+//! `schedule show|set`: the server's daily backup schedule, in API mode.
+
+use rythm_backup_core::api::wire::{ScheduleConfig, ScheduleUpdate};
+use rythm_backup_core::backups::Backups;
+use rythm_backup_core::Error;
+
+use super::Ctx;
+use crate::args::ScheduleAction;
+
+pub async fn schedule(
+    ctx: &Ctx,
+    backups: &dyn Backups,
+    action: ScheduleAction,
+) -> Result<(), Error> {
+    let config = match action {
+        ScheduleAction::Show => backups.schedule().await?,
+        ScheduleAction::Set {
+            enabled,
+            time,
+            retention_days,
+        } => {
+            let update = ScheduleUpdate {
+                enabled,
+                schedule_time: time,
+                retention_days,
+            };
+            backups.set_schedule(&update).await?
+        }
+    };
+    ctx.finish(&config, show).await;
+    Ok(())
+}
+
+fn show(config: &ScheduleConfig) {
+    let state = if config.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    println!(
+        "Daily backup {state} at {} UTC, keeping {} days",
+        config.schedule_time, config.retention_days
+    );
+    let when = |t: &Option<String>| t.clone().unwrap_or_else(|| "never".into());
+    println!("Last run: {}", when(&config.last_run_at));
+    if config.enabled {
+        println!("Next run: {}", when(&config.next_run_at));
+    }
+}
