@@ -71,12 +71,14 @@ pub async fn run(
         Some(info.size),
     );
 
-    let mut file = fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&part)
         .await
         .map_err(|e| Error::io("cannot write", &part, e))?;
+    // Chunks from the network are small; 1 MiB writes keep the blocking-pool hops few.
+    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut chunks = spawn_blob_reader(
         store.clone(),
         request.name.clone(),
@@ -87,20 +89,28 @@ pub async fn run(
         request.retry,
     );
     let mut written = resumed_from;
-    while let Some(chunk) = chunks.recv().await {
-        // On any failure the .part file stays, so the next run resumes from it.
-        let chunk = chunk?;
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
+    let received: Result<()> = async {
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = chunk?;
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| Error::io("cannot write", &part, e))?;
+            written += chunk.len() as u64;
+            progress.bytes(Phase::Downloading, written, None, Some(info.size), false);
         }
-        hasher.update(&chunk);
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| Error::io("cannot write", &part, e))?;
-        written += chunk.len() as u64;
-        progress.bytes(Phase::Downloading, written, None, Some(info.size), false);
+        Ok(())
     }
-    file.sync_all()
+    .await;
+    // Whatever happened, what was received stays in the .part file for the next run.
+    let flushed = file.flush().await;
+    received?;
+    flushed.map_err(|e| Error::io("cannot write", &part, e))?;
+    file.get_ref()
+        .sync_all()
         .await
         .map_err(|e| Error::io("cannot write", &part, e))?;
     drop(file);
