@@ -127,7 +127,7 @@ pub struct RestoreArgs {
     /// Do not take a safety backup of the target first.
     #[arg(long)]
     pub no_safety_backup: bool,
-    /// End other sessions connected to the target instead of refusing. Direct mode.
+    /// End other sessions connected to the target instead of refusing.
     #[arg(long)]
     pub terminate_connections: bool,
 }

@@ -79,6 +79,7 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
         let options = RestoreOptions {
             confirm: args.confirm,
             skip_safety_backup: args.no_safety_backup,
+            terminate_connections: args.terminate_connections,
             ..RestoreOptions::default()
         };
         let summary = backups

@@ -165,6 +165,10 @@ pub struct RestoreRequestBody {
     /// Skip the safety backup (our server; default false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_safety_backup: bool,
+    /// End other sessions on the database instead of answering 409 (our server; default
+    /// false): the RYTHM application itself stays connected to its database.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminate_connections: bool,
 }
 
 /// Restore and delete answers.

@@ -203,7 +203,7 @@ async fn restore(
         create: false,
         confirm: database,
         skip_safety_backup: body.skip_safety_backup,
-        terminate_connections: false,
+        terminate_connections: body.terminate_connections,
     };
     let progress = logged_progress("restore", actor);
     let source = RestoreSource::Stored(name.clone());

@@ -239,7 +239,19 @@ async fn restore_while_the_database_is_in_use_is_409() {
             None,
         )
         .await;
-    holder.release();
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "database_in_use");
+
+    // Asked to, the server ends the other session and restores.
+    let (status, body) = server
+        .json(
+            Method::POST,
+            &format!("/api/backups/{name}/restore"),
+            Some(&token),
+            Some(serde_json::json!({ "terminateConnections": true })),
+        )
+        .await;
+    holder.release();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], true);
 }

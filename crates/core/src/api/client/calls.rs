@@ -144,10 +144,10 @@ impl Backups for ApiClient {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<RestoreSummary> {
-        if options.target.is_some() || options.create || options.terminate_connections {
+        if options.target.is_some() || options.create {
             return Err(Error::Unsupported(
                 "through an API the server restores into its own database: another target \
-                 database, --create and --terminate-connections need direct mode"
+                 database and --create need direct mode"
                     .into(),
             ));
         }
@@ -160,6 +160,7 @@ impl Backups for ApiClient {
         let body = RestoreRequestBody {
             confirm: Some(confirm.to_owned()),
             skip_safety_backup: options.skip_safety_backup,
+            terminate_connections: options.terminate_connections,
         };
         let body = serde_json::to_value(&body).expect("the body serialises");
         progress.phase(Phase::Restoring, Some(name.to_string()), None);
