@@ -196,6 +196,23 @@ impl AzureConnection {
     }
 }
 
+impl AzureConnection {
+    /// The URL of one blob carrying a SAS valid until `expiry` (for tools such as curl).
+    /// The URL is a credential: never log or show it.
+    pub fn blob_url_with_sas(
+        &self,
+        container: &str,
+        blob: &str,
+        expiry: OffsetDateTime,
+    ) -> Result<Secret, StorageError> {
+        let mut url = self.container_url(container, expiry)?;
+        url.path_segments_mut()
+            .map_err(|()| config("the blob endpoint cannot hold a blob path"))?
+            .push(blob);
+        Ok(Secret::new(url.to_string()))
+    }
+}
+
 /// Signs an account SAS for the blob service (services `b`, resource types `sco`,
 /// permissions `rwdlac`) and returns it as a query string without `?`.
 pub(crate) fn account_sas(
