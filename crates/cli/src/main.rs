@@ -55,12 +55,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// First Ctrl-C cancels the running job cleanly; a second one exits at once.
+/// The first Ctrl-C (or SIGTERM, as `kill`, systemd and container runtimes send) cancels the
+/// running job cleanly; a second Ctrl-C exits at once.
 fn cancel_on_ctrl_c(json: bool) -> Cancel {
     let cancel = Cancel::new();
     let token = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        let interrupted = tokio::select! {
+            result = tokio::signal::ctrl_c() => result.is_ok(),
+            _ = terminated() => true,
+        };
+        if interrupted {
             if !json {
                 eprintln!("\nCancelling… (press Ctrl-C again to quit at once)");
             }
@@ -71,6 +76,22 @@ fn cancel_on_ctrl_c(json: bool) -> Cancel {
         }
     });
     cancel
+}
+
+#[cfg(unix)]
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminated() {
+    std::future::pending::<()>().await
 }
 
 /// A multi-line message (a tool's stderr) as one line for the terminal.

@@ -1,5 +1,6 @@
 //! Failures and interruptions of the real binary: a backup killed mid-upload or cancelled
-//! with Ctrl-C leaves no listed backup; a wrong password is reported without being shown;
+//! with Ctrl-C leaves no listed backup; a restore killed (SIGKILL) or stopped (SIGTERM)
+//! half-way leaves the database as it was; a wrong password is reported without being shown;
 //! the password never appears in any process's argv; missing configuration names the
 //! variable; `--json` errors are one JSON object on stderr.
 
@@ -228,6 +229,70 @@ fn wrong_password_is_reported_without_showing_it() {
         }
     }
     assert!(file_names(storage.dir().unwrap()).is_empty());
+}
+
+/// Restores a backup over a changed database and interrupts it with `signal` while its
+/// COPY runs; the database must be exactly as it was before the restore.
+fn interrupted_restore(signal: &str) {
+    let db = TestDb::create();
+    db.fill_big();
+    let storage = Storage::local();
+    let cli = Cli::new(&db, &storage);
+    let created = cli
+        .run(&["backup", "--compression", "none", "--json"])
+        .json();
+    let name = created["name"].as_str().unwrap().to_owned();
+    db.psql("CREATE TABLE sentinel (x int); INSERT INTO sentinel VALUES (42); DELETE FROM t WHERE id % 2 = 0;");
+    db.wait_idle();
+    let rows_before = db.count("t");
+
+    let mut child = cli.spawn(&[
+        "restore",
+        &name,
+        "--confirm",
+        &db.name,
+        "--no-safety-backup",
+    ]);
+    let copying = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' \
+         AND application_name = 'rythm-backup' AND query ILIKE 'COPY%'",
+        db.name
+    );
+    wait_for(&mut child, "the restore's COPY", || {
+        (pg().psql("postgres", &copying) != "0").then_some(())
+    });
+    let status = Command::new("kill")
+        .args([signal, "--", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = finish(child);
+    assert_ne!(
+        out.code,
+        Some(0),
+        "an interrupted restore does not succeed: {out:#?}"
+    );
+    db.wait_idle();
+    assert_eq!(
+        db.psql("SELECT x FROM sentinel"),
+        "42",
+        "the restore's changes were committed"
+    );
+    assert_eq!(
+        db.count("t"),
+        rows_before,
+        "a half-restored table was committed"
+    );
+}
+
+#[test]
+fn restore_killed_half_way_leaves_the_database_as_it_was() {
+    interrupted_restore("-KILL");
+}
+
+#[test]
+fn restore_stopped_with_sigterm_rolls_back() {
+    interrupted_restore("-TERM");
 }
 
 /// Every process's argv is readable by every local user: the password must not be in any.

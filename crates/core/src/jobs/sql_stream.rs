@@ -1,8 +1,11 @@
 //! The heart of every restore: a backup's bytes, checked against their sha256 and
-//! decompressed, become SQL fed to one `psql --single-transaction` with ON_ERROR_STOP (custom
-//! archives pass through `pg_restore --file=-` first). psql's input stays open until the
-//! checksum, pg_restore's exit and pg_dump's end-of-dump marker are all confirmed: if any
-//! fails, psql is killed before it can COMMIT, so the target is left exactly as it was.
+//! decompressed, become SQL fed to one psql with ON_ERROR_STOP inside an explicit `BEGIN`
+//! (custom archives pass through `pg_restore --file=-` first). `COMMIT` is written only
+//! after the checksum, pg_restore's exit and pg_dump's end-of-dump marker are all
+//! confirmed. Any failure, or this process dying (even by SIGKILL: psql then reads the end
+//! of its input without a COMMIT), ends psql's session with the transaction open, so the
+//! server rolls it back and the target is left exactly as it was. (`psql
+//! --single-transaction` would COMMIT at the end of its input, whatever cut it short.)
 
 use std::io::{self, Read, Write};
 use std::process::{ChildStdin, Stdio};
@@ -109,28 +112,33 @@ pub fn restore_stream<R: Read + Send>(
     let format = sniff_format(&head);
     tracing::info!(source = %label, database = %target.describe(), ?format, ?compression, "restore started");
 
-    let mut psql_command = PgCommand::new(&server.tools.path(ToolKind::Psql), target.password())
+    let psql_command = PgCommand::new(&server.tools.path(ToolKind::Psql), target.password())
         .arg("--no-psqlrc")
         .arg("--no-password")
         .arg("--quiet")
         .arg("--set=ON_ERROR_STOP=1")
-        .arg("--single-transaction")
         .arg(format!("--dbname={}", target.url_without_password()))
+        .arg("--file=-")
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
-    if reset {
-        psql_command = psql_command.arg(format!("--command={RESET_DATABASE_SQL}"));
-    }
-    let mut psql = psql_command.arg("--file=-").spawn()?;
+    let mut psql = psql_command.spawn()?;
     let mut psql_in = psql.take_stdin().expect("stdin is piped");
     let mut tail = Tail::default();
+    let preamble = if reset {
+        format!("BEGIN;\n{RESET_DATABASE_SQL}\n")
+    } else {
+        "BEGIN;\n".to_owned()
+    };
 
-    let fed = match format {
+    let fed = psql_in
+        .write_all(preamble.as_bytes())
+        .map_err(|_| Feed::PsqlGone);
+    let fed = fed.and_then(|()| match format {
         DumpFormat::Plain => copy(&mut decoded, &mut psql_in, Some(&mut tail), cancel),
         DumpFormat::Custom => {
             through_pg_restore(server, &mut decoded, &mut psql_in, &mut tail, cancel)
         }
-    };
+    });
     if let Err(failure) = fed {
         psql.kill();
         return Err(match failure {
@@ -165,7 +173,10 @@ pub fn restore_stream<R: Read + Send>(
         psql.kill();
         return Err(Error::Cancelled);
     }
-    // Everything checked: closing psql's input lets it COMMIT.
+    // Everything checked: only now may the transaction commit.
+    if psql_in.write_all(b"\nCOMMIT;\n").is_err() {
+        return Err(restore_failed(target, psql.wait().err()));
+    }
     drop(psql_in);
     if let Err(e) = psql.wait() {
         return Err(restore_failed(target, Some(e)));
