@@ -15,7 +15,7 @@ use super::bridge::{spawn_blob_reader, RetryPolicy};
 use super::{Cancel, Phase, Progress};
 use crate::catalog::{BackupMetadata, BackupName};
 use crate::error::{Error, Result};
-use crate::storage::{BlobStore, StorageError};
+use crate::storage::{BlobInfo, BlobStore, StorageError};
 
 #[derive(Debug, Clone)]
 pub struct DownloadRequest {
@@ -63,7 +63,7 @@ pub async fn run(
     let info = store.head(&request.name).await?;
     let expected = BackupMetadata::from_map(&info.metadata).and_then(|m| m.sha256);
     let part = part_path(destination);
-    let (mut hasher, resumed_from) = resume_state(&part, info.size).await?;
+    let (mut hasher, resumed_from) = resume_state(&part, &info).await?;
     tracing::info!(backup = %request.name, path = %destination.display(), size = info.size, resumed_from, "download started");
     progress.phase(
         Phase::Downloading,
@@ -128,6 +128,7 @@ pub async fn run(
         Some(expected) if !expected.eq_ignore_ascii_case(&sha256) => {
             // These bytes are wrong, so resuming from them would be wrong too.
             let _ = fs::remove_file(&part).await;
+            let _ = fs::remove_file(part_identity(&part)).await;
             return Err(Error::ChecksumMismatch {
                 name: request.name.to_string(),
                 expected,
@@ -140,6 +141,7 @@ pub async fn run(
     if request.force && cfg!(windows) {
         let _ = fs::remove_file(destination).await;
     }
+    let _ = fs::remove_file(part_identity(&part)).await;
     fs::rename(&part, destination)
         .await
         .map_err(|e| Error::io("cannot rename", &part, e))?;
@@ -158,17 +160,29 @@ pub async fn run(
 }
 
 /// Hashes what an earlier run left in the `.part` file, so the download continues after it.
-async fn resume_state(part: &Path, size: u64) -> Result<(Sha256, u64)> {
+async fn resume_state(part: &Path, info: &BlobInfo) -> Result<(Sha256, u64)> {
     let mut hasher = Sha256::new();
-    let existing = match fs::metadata(part).await {
-        Ok(meta) => meta.len(),
-        Err(_) => return Ok((hasher, 0)),
-    };
-    if existing > size {
-        // Not a prefix of this backup: start over.
-        fs::remove_file(part)
+    let identity = part_identity(part);
+    let expected = PartIdentity::of(info);
+    let existing = fs::metadata(part).await.map(|m| m.len()).ok();
+    let recorded: Option<PartIdentity> = fs::read(&identity)
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let resumable =
+        matches!(existing, Some(len) if len <= info.size) && recorded.as_ref() == Some(&expected);
+    if !resumable {
+        // Absent, or the start of something else (another backup, or this one replaced):
+        // start over, and record what this .part file holds.
+        if existing.is_some() {
+            fs::remove_file(part)
+                .await
+                .map_err(|e| Error::io("cannot remove", part, e))?;
+        }
+        let json = serde_json::to_vec(&expected).expect("the identity serialises");
+        fs::write(&identity, json)
             .await
-            .map_err(|e| Error::io("cannot remove", part, e))?;
+            .map_err(|e| Error::io("cannot write", &identity, e))?;
         return Ok((hasher, 0));
     }
     let mut file = fs::File::open(part)
@@ -185,5 +199,30 @@ async fn resume_state(part: &Path, size: u64) -> Result<(Sha256, u64)> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok((hasher, existing))
+    Ok((hasher, existing.unwrap_or(0)))
+}
+
+/// Which blob a `.part` file is the start of, kept beside it as `FILE.part.json`, so a
+/// resume never appends one backup's bytes to another's.
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct PartIdentity {
+    name: String,
+    size: u64,
+    etag: Option<String>,
+}
+
+impl PartIdentity {
+    fn of(info: &BlobInfo) -> Self {
+        PartIdentity {
+            name: info.name.clone(),
+            size: info.size,
+            etag: info.etag.clone(),
+        }
+    }
+}
+
+fn part_identity(part: &Path) -> PathBuf {
+    let mut name = part.as_os_str().to_owned();
+    name.push(".json");
+    PathBuf::from(name)
 }

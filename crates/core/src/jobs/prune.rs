@@ -1,13 +1,15 @@
-//! Retention: deletes backups older than the retention period, but never the newest backup,
-//! so a store that stopped receiving backups still holds its last one. A dry run only says
-//! what would go.
+//! Retention: deletes backups older than the retention period, but never the newest backup
+//! of a database, so a store that stopped receiving backups still holds its last one. A dry
+//! run only says what would go.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::catalog::{entries_newest_first, BackupEntry, BackupName};
+use std::collections::HashSet;
+
+use crate::catalog::{entries_newest_first, BackupEntry, BackupKind, BackupName};
 use crate::error::Result;
 use crate::storage::{BlobStore, StorageError};
 
@@ -30,18 +32,28 @@ pub struct PruneOutcome {
     pub kept: usize,
 }
 
-/// Which entries retention removes: older than the period, never the newest one.
+/// Which entries retention removes: those older than the period, except the newest backup
+/// of each database (legacy backups, which do not name theirs, count as one database) and
+/// the newest of all. A safety backup taken before a restore never stands in for a
+/// database's newest real backup.
 pub fn expired(
     entries: &[BackupEntry],
     now: OffsetDateTime,
     retention_days: u32,
 ) -> Vec<&BackupEntry> {
     let cutoff = now - Duration::days(i64::from(retention_days));
-    // entries are newest first: skip(1) protects the newest whatever its age.
+    let mut protected: HashSet<&BackupName> =
+        entries.first().map(|e| &e.name).into_iter().collect();
+    let mut databases_seen: HashSet<Option<&str>> = HashSet::new();
+    // entries are newest first, so the first one met per database is its newest.
+    for entry in entries.iter().filter(|e| e.kind != BackupKind::PreRestore) {
+        if databases_seen.insert(entry.database.as_deref()) {
+            protected.insert(&entry.name);
+        }
+    }
     entries
         .iter()
-        .skip(1)
-        .filter(|e| e.created_at < cutoff)
+        .filter(|e| e.created_at < cutoff && !protected.contains(&e.name))
         .collect()
 }
 
@@ -123,5 +135,32 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 2);
         assert!(!names.contains(&"rythm-backup-2026-01-15T00-00-00-000Z.sql"));
+    }
+
+    #[test]
+    fn a_newer_safety_backup_does_not_stand_in_for_the_newest_backup() {
+        let now = time::macros::datetime!(2027-01-01 00:00 UTC);
+        let mut safety = blob("pre-restore-2026-06-01T00-00-00-000Z.sql");
+        safety.metadata = crate::catalog::BackupMetadata {
+            kind: BackupKind::PreRestore,
+            database: Some("other".into()),
+            ..Default::default()
+        }
+        .to_map();
+        let blobs = [
+            blob("rythm-backup-2026-01-01T00-00-00-000Z.sql"),
+            blob("rythm-backup-2025-12-01T00-00-00-000Z.sql"),
+            safety,
+        ];
+        let entries = entries_newest_first(&blobs, now, 10);
+        let names: Vec<&str> = expired(&entries, now, 10)
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["rythm-backup-2025-12-01T00-00-00-000Z.sql"],
+            "the newest real backup stays"
+        );
     }
 }

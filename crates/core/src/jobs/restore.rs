@@ -185,7 +185,7 @@ async fn prepare_target(request: &RestoreRequest) -> Result<(Server, bool)> {
         }
         tracing::info!(database = %target.describe(), "creating the target database");
         server.sql(&maintenance).execute(&format!(
-            "CREATE DATABASE {}",
+            "CREATE DATABASE {} TEMPLATE template0",
             quote_ident(&target.database())
         ))?;
         Ok((server, false))

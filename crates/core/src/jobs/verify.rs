@@ -63,7 +63,7 @@ pub async fn run(
             let maintenance = maintenance_target(&scratch);
             let server = Server::probe(&maintenance)?;
             server.sql(&maintenance).execute(&format!(
-                "CREATE DATABASE {}",
+                "CREATE DATABASE {} TEMPLATE template0",
                 quote_ident(&scratch.database())
             ))?;
             Ok::<_, Error>(server)

@@ -36,11 +36,32 @@ impl DbTarget {
                 url.scheme()
             )));
         }
-        let password = url
+        let mut password = url
             .password()
             .map(|p| Sensitive::new(percent_decode_str(p).decode_utf8_lossy().into_owned()));
         url.set_password(None)
             .map_err(|_| TargetError::Invalid("it has no host".into()))?;
+        // libpq also takes `?password=` (and `?sslpassword=`, for a client key): they must not
+        // travel in argv or logs with the rest of the URL.
+        let mut kept = Vec::new();
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "password" => password = Some(Sensitive::new(value.into_owned())),
+                "sslpassword" => {
+                    return Err(TargetError::Invalid(
+                        "sslpassword in the URL is not supported; use an unencrypted client key \
+                         or a key agent"
+                            .into(),
+                    ))
+                }
+                _ => kept.push((key.into_owned(), value.into_owned())),
+            }
+        }
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
         let target = DbTarget { url, password };
         if target.database().is_empty() {
             return Err(TargetError::Invalid("it names no database".into()));
@@ -132,6 +153,20 @@ mod tests {
         assert_eq!(t.database(), "rythm");
         assert_eq!(t.port(), 6543);
         assert!(!format!("{t:?}").contains("cret"));
+    }
+
+    #[test]
+    fn query_string_passwords_are_split_off_too() {
+        let t = DbTarget::parse("postgresql://u@h/db?sslmode=require&password=s3cr%26t").unwrap();
+        assert_eq!(t.password().unwrap().expose(), "s3cr&t");
+        assert_eq!(
+            t.url_without_password(),
+            "postgresql://u@h/db?sslmode=require"
+        );
+        let t = DbTarget::parse("postgresql://u@h/db?password=x").unwrap();
+        assert_eq!(t.url_without_password(), "postgresql://u@h/db");
+        let err = DbTarget::parse("postgresql://u@h/db?sslpassword=topsecret").unwrap_err();
+        assert!(!err.to_string().contains("topsecret"));
     }
 
     #[test]

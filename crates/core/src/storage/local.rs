@@ -17,8 +17,9 @@ use crate::catalog::BackupName;
 
 const SIDECAR_SUFFIX: &str = ".meta.json";
 const PARTIAL_SUFFIX: &str = ".partial";
-/// How long a `.partial` file may go unwritten before it counts as abandoned.
-const STALE_PARTIAL_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How long a `.partial` file may go unwritten before it counts as abandoned: far longer
+/// than any pg_dump waits on a lock.
+const STALE_PARTIAL_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Backups kept in a folder on this machine.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ impl LocalStore {
     }
 
     /// Removes `.partial` files of uploads that died (a killed process cannot clean up):
-    /// a live upload writes to its file continuously, so an hour without a write is dead.
+    /// a live upload writes to its file continuously, so a day without a write is dead.
     async fn remove_stale_partials(&self) {
         let Ok(mut dir) = fs::read_dir(&self.dir).await else {
             return;
@@ -304,13 +305,13 @@ mod tests {
         for path in [&old, &fresh, &backup] {
             std::fs::write(path, b"x").unwrap();
         }
-        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        let two_days_ago = SystemTime::now() - Duration::from_secs(48 * 3600);
         for path in [&old, &backup] {
             std::fs::File::options()
                 .write(true)
                 .open(path)
                 .unwrap()
-                .set_modified(two_hours_ago)
+                .set_modified(two_days_ago)
                 .unwrap();
         }
         LocalStore::new(dir.path()).ensure_ready().await.unwrap();

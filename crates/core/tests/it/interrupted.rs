@@ -304,3 +304,52 @@ async fn cancelled_download_resumes_from_its_part_file() {
     assert_eq!(second.checksum_verified, Some(true));
     assert_eq!(sha256_of(&path), backup.sha256);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_file_of_something_else_is_not_resumed() {
+    let db = TestDb::create("part");
+    db.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+    let t = TestEngine::new(
+        StoreKind::Local,
+        &db.target,
+        DumpFormat::Plain,
+        Compression::None,
+    );
+    let backup = t
+        .engine
+        .backup(
+            BackupKind::Manual,
+            &rythm_backup_core::Progress::none(),
+            &Cancel::new(),
+        )
+        .await
+        .unwrap()
+        .backup;
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("copy.sql");
+    // A shorter .part left by some other download to the same path.
+    std::fs::write(part_path(&path), b"-- not this backup's bytes\n").unwrap();
+    let outcome = t
+        .engine
+        .download(
+            &backup.name,
+            path.clone(),
+            false,
+            &rythm_backup_core::Progress::none(),
+            &Cancel::new(),
+        )
+        .await
+        .expect("the download starts over");
+    assert_eq!(outcome.resumed_from, 0);
+    assert_eq!(outcome.checksum_verified, Some(true));
+    assert_eq!(sha256_of(&path), backup.sha256);
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        [std::ffi::OsString::from("copy.sql")],
+        "no .part or .part.json left"
+    );
+}
