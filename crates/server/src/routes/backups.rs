@@ -53,10 +53,15 @@ impl<S: Send + Sync> FromRequestParts<S> for NameParam {
 #[allow(dead_code)]
 pub struct BackupBytes(Vec<u8>);
 
-/// An engine like the server's whose backups record `actor` as their creator.
-fn engine_for(state: &AppState, actor: &str) -> Engine {
+/// An engine like the server's that applies the schedule's retention (one period for
+/// every prune and every `expiresAt`, whoever triggers it) and records `actor`, if any, as
+/// the creator of its backups.
+fn engine_for(state: &AppState, actor: Option<&str>) -> Engine {
     let mut config = state.engine.config().clone();
-    config.created_by = Some(actor.to_owned());
+    config.retention_days = state.schedule.get().config.retention_days;
+    if let Some(actor) = actor {
+        config.created_by = Some(actor.to_owned());
+    }
     Engine::with_store(config, state.engine.store().clone())
 }
 
@@ -82,7 +87,7 @@ pub async fn create_backup(
     let guard = state.jobs.try_acquire("backup").inspect_err(|e| {
         audit::record(&actor, "create_backup", None, Err(&e.message));
     })?;
-    let engine = state.engine.clone();
+    let engine = engine_for(&state, Some(&actor));
     let request = BackupRequest {
         format: engine.config().format,
         compression: engine.config().compression,
@@ -126,7 +131,7 @@ pub async fn list_backups(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> Result<Json<ListBackupsResponse>, ApiError> {
-    let entries = state.engine.list().await?;
+    let entries = engine_for(&state, None).list().await?;
     let data: Vec<_> = entries.iter().map(convert::listed).collect();
     Ok(Json(ListBackupsResponse {
         success: true,
@@ -197,7 +202,7 @@ async fn restore(
         .into());
     }
     let guard = state.jobs.try_acquire("restore")?;
-    let engine = engine_for(state, actor);
+    let engine = engine_for(state, Some(actor));
     let options = RestoreOptions {
         target: None,
         create: false,
