@@ -33,8 +33,8 @@ pub struct PruneOutcome {
 }
 
 /// Which entries retention removes: those older than the period, except the newest backup
-/// of each database (legacy backups, which do not name theirs, count as one database) and
-/// the newest of all. A safety backup taken before a restore never stands in for a
+/// of each database our metadata names and the newest of all (legacy backups name no
+/// database: only that last rule protects them). A safety backup taken before a restore never stands in for a
 /// database's newest real backup.
 pub fn expired(
     entries: &[BackupEntry],
@@ -44,11 +44,13 @@ pub fn expired(
     let cutoff = now - Duration::days(i64::from(retention_days));
     let mut protected: HashSet<&BackupName> =
         entries.first().map(|e| &e.name).into_iter().collect();
-    let mut databases_seen: HashSet<Option<&str>> = HashSet::new();
+    let mut databases_seen: HashSet<&str> = HashSet::new();
     // entries are newest first, so the first one met per database is its newest.
     for entry in entries.iter().filter(|e| e.kind != BackupKind::PreRestore) {
-        if databases_seen.insert(entry.database.as_deref()) {
-            protected.insert(&entry.name);
+        if let Some(database) = entry.database.as_deref() {
+            if databases_seen.insert(database) {
+                protected.insert(&entry.name);
+            }
         }
     }
     entries
@@ -147,9 +149,18 @@ mod tests {
             ..Default::default()
         }
         .to_map();
+        let of_rythm = |name: &str| {
+            let mut b = blob(name);
+            b.metadata = crate::catalog::BackupMetadata {
+                database: Some("rythm".into()),
+                ..Default::default()
+            }
+            .to_map();
+            b
+        };
         let blobs = [
-            blob("rythm-backup-2026-01-01T00-00-00-000Z.sql"),
-            blob("rythm-backup-2025-12-01T00-00-00-000Z.sql"),
+            of_rythm("rythm-backup-2026-01-01T00-00-00-000Z.sql"),
+            of_rythm("rythm-backup-2025-12-01T00-00-00-000Z.sql"),
             safety,
         ];
         let entries = entries_newest_first(&blobs, now, 10);
