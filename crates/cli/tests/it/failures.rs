@@ -295,45 +295,80 @@ fn restore_stopped_with_sigterm_rolls_back() {
     interrupted_restore("-TERM");
 }
 
-/// Every process's argv is readable by every local user: the password must not be in any.
-#[test]
-fn the_password_never_appears_in_a_command_line() {
-    let db = TestDb::create();
-    db.fill_big();
-    let storage = Storage::local();
-    let cli = Cli::new(&db, &storage);
-    let password = pg().password().as_bytes().to_vec();
-    let mut child = cli.spawn(&["backup", "--json"]);
+/// Runs the CLI with `args` and scans every process's argv every ~2 ms until it exits;
+/// returns the names of its children seen and any argv holding `secret`.
+fn scan_argv(cli: &Cli, args: &[&str], secret: &[u8]) -> (Vec<String>, Vec<String>) {
+    let mut child = cli.spawn(args);
     let pid = child.id();
-    let mut dumps_seen = 0;
-    let mut scans = 0;
-    let mut leaks = Vec::new();
+    let (mut children, mut leaks) = (Vec::new(), Vec::new());
     loop {
         let running = child.try_wait().unwrap().is_none();
         for (proc_pid, ppid, comm) in processes() {
             let Ok(cmdline) = std::fs::read(format!("/proc/{proc_pid}/cmdline")) else {
                 continue;
             };
-            if ppid == pid && comm == "pg_dump" && !cmdline.is_empty() {
-                dumps_seen += 1;
+            if ppid == pid && !cmdline.is_empty() && !children.contains(&comm) {
+                children.push(comm.clone());
             }
-            if cmdline.windows(password.len()).any(|w| w == password) {
+            if cmdline.windows(secret.len()).any(|w| w == secret) {
                 leaks.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
             }
         }
-        scans += 1;
         if !running {
             break;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
     let out = finish(child);
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    assert!(
-        dumps_seen > 0,
-        "pg_dump was never seen in {scans} scans; the check proved nothing"
+    assert_eq!(out.code, Some(0), "{args:?}: {out:#?}");
+    (children, leaks)
+}
+
+/// Every process's argv is readable by every local user: the password must not be in any,
+/// whether it came as `user:password@` or as `?password=`, through backup, restore (with its
+/// safety backup) and verify.
+#[test]
+fn the_password_never_appears_in_a_command_line() {
+    let db = TestDb::create();
+    db.fill_big();
+    let storage = Storage::local();
+    let password = pg().password();
+    let in_query = db.url().replacen(&format!(":{password}@"), "@", 1) + "?password=" + password;
+    for cli in [
+        Cli::new(&db, &storage),
+        Cli::bare().storage(&storage).env("DATABASE_URL", &in_query),
+    ] {
+        let (children, leaks) = scan_argv(&cli, &["backup", "--json"], password.as_bytes());
+        assert!(
+            children.iter().any(|c| c == "pg_dump"),
+            "pg_dump was never seen: {children:?}"
+        );
+        assert!(
+            leaks.is_empty(),
+            "the password is in argv during backup: {leaks:?}"
+        );
+    }
+    let cli = Cli::new(&db, &storage);
+    let name = cli.list_names().remove(0);
+    db.wait_idle();
+    let (children, leaks) = scan_argv(
+        &cli,
+        &["restore", &name, "--confirm", &db.name],
+        password.as_bytes(),
     );
-    assert!(leaks.is_empty(), "the password is in argv: {leaks:?}");
+    assert!(
+        children.iter().any(|c| c == "psql"),
+        "psql was never seen: {children:?}"
+    );
+    assert!(
+        leaks.is_empty(),
+        "the password is in argv during restore: {leaks:?}"
+    );
+    let (_, leaks) = scan_argv(&cli, &["verify", &name], password.as_bytes());
+    assert!(
+        leaks.is_empty(),
+        "the password is in argv during verify: {leaks:?}"
+    );
 }
 
 #[test]
