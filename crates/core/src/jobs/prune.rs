@@ -64,7 +64,9 @@ pub async fn run(
     retention_days: u32,
     dry_run: bool,
 ) -> Result<PruneOutcome> {
+    let started = std::time::Instant::now();
     let now = OffsetDateTime::now_utc();
+    tracing::info!(retention_days, dry_run, "prune started");
     let entries = entries_newest_first(&store.list().await?, now, retention_days);
     let doomed = expired(&entries, now, retention_days);
     let mut deleted = Vec::new();
@@ -83,6 +85,15 @@ pub async fn run(
             created_at: entry.created_at,
         });
     }
+    let freed: u64 = deleted.iter().map(|d| d.size).sum();
+    tracing::info!(
+        deleted = deleted.len(),
+        kept = entries.len() - deleted.len(),
+        freed_bytes = freed,
+        dry_run,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "prune finished"
+    );
     Ok(PruneOutcome {
         dry_run,
         retention_days,

@@ -153,6 +153,9 @@ pub async fn run(
             return Err(e);
         }
     };
+    let duration_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(source = %request.source.label(), database = %target.describe(),
+        bytes = streamed.bytes, duration_ms, safety_backup = ?safety_backup, "restore job finished");
     Ok(RestoreOutcome {
         source: request.source.label(),
         database,
@@ -165,7 +168,7 @@ pub async fn run(
         checksum_verified: streamed.checksum_verified,
         format: streamed.format,
         compression: streamed.compression,
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms,
     })
 }
 
