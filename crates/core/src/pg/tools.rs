@@ -85,24 +85,28 @@ impl PgTools {
     /// The oldest installation whose major version is at least the server's: the closest
     /// match dumps in the syntax the server itself understands best.
     pub fn for_server(server_major: u32) -> Result<PgTools, ToolError> {
-        let all = installations();
-        if let Some(fit) = all.iter().find(|t| t.major >= server_major) {
-            return Ok(fit.clone());
-        }
-        match all.last() {
-            None => Err(ToolError::NotFound {
-                searched: searched_description(),
-            }),
-            Some(newest) => Err(ToolError::TooOld {
-                server_major,
-                newest: newest.major,
-                found: all
-                    .iter()
-                    .map(|t| format!("{} at {}", t.version, t.dir.display()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        choose(installations(), server_major)
+    }
+}
+
+/// The oldest of `all` (sorted by major) that can dump a server of `server_major`.
+fn choose(all: &[PgTools], server_major: u32) -> Result<PgTools, ToolError> {
+    if let Some(fit) = all.iter().find(|t| t.major >= server_major) {
+        return Ok(fit.clone());
+    }
+    match all.last() {
+        None => Err(ToolError::NotFound {
+            searched: searched_description(),
+        }),
+        Some(newest) => Err(ToolError::TooOld {
+            server_major,
+            newest: newest.major,
+            found: all
+                .iter()
+                .map(|t| format!("{} at {}", t.version, t.dir.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
 }
 
@@ -238,6 +242,36 @@ fn searched_description() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tools(major: u32) -> PgTools {
+        PgTools {
+            dir: PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")),
+            major,
+            version: format!("{major}.3"),
+        }
+    }
+
+    #[test]
+    fn picks_the_closest_version_at_least_the_servers() {
+        let all = [tools(13), tools(15), tools(17)];
+        assert_eq!(choose(&all, 14).unwrap().major(), 15);
+        assert_eq!(choose(&all, 15).unwrap().major(), 15);
+        assert_eq!(choose(&all, 12).unwrap().major(), 13);
+    }
+
+    #[test]
+    fn says_what_was_found_and_what_is_needed() {
+        let message = choose(&[tools(14), tools(15)], 16).unwrap_err().to_string();
+        assert!(message.contains("PostgreSQL 16"), "{message}");
+        assert!(
+            message.contains("15.3 at /usr/lib/postgresql/15/bin"),
+            "{message}"
+        );
+        assert!(message.contains("PG_BIN_DIR"), "{message}");
+        let message = choose(&[], 15).unwrap_err().to_string();
+        assert!(message.contains("no PostgreSQL client tools"), "{message}");
+        assert!(message.contains("/usr/lib/postgresql"), "{message}");
+    }
 
     #[test]
     fn reads_versions_of_all_distributions() {
