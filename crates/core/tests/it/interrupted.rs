@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rythm_backup_core::catalog::{BackupKind, BackupMetadata, Compression, DumpFormat};
+use rythm_backup_core::jobs::backup::BackupOutcome;
 use rythm_backup_core::jobs::download::part_path;
 use rythm_backup_core::storage::azure::AzureStore;
 use rythm_backup_core::storage::BlobStore;
@@ -235,25 +236,26 @@ async fn download_resumes_after_azurite_restarts() {
     assert!(!part_path(&path).exists());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelled_download_resumes_from_its_part_file() {
-    let db = sizeable_database();
+/// A plain, uncompressed backup of `db` in a fresh local folder.
+async fn plain_local_backup(db: &TestDb) -> (TestEngine, BackupOutcome) {
     let t = TestEngine::new(
         StoreKind::Local,
         &db.target,
         DumpFormat::Plain,
         Compression::None,
     );
-    let backup = t
+    let progress = rythm_backup_core::Progress::none();
+    let report = t
         .engine
-        .backup(
-            BackupKind::Manual,
-            &rythm_backup_core::Progress::none(),
-            &Cancel::new(),
-        )
-        .await
-        .unwrap()
-        .backup;
+        .backup(BackupKind::Manual, &progress, &Cancel::new())
+        .await;
+    (t, report.expect("backup").backup)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_download_resumes_from_its_part_file() {
+    let db = sizeable_database();
+    let (t, backup) = plain_local_backup(&db).await;
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("copy.sql");
 
@@ -309,22 +311,7 @@ async fn cancelled_download_resumes_from_its_part_file() {
 async fn a_part_file_of_something_else_is_not_resumed() {
     let db = TestDb::create("part");
     db.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
-    let t = TestEngine::new(
-        StoreKind::Local,
-        &db.target,
-        DumpFormat::Plain,
-        Compression::None,
-    );
-    let backup = t
-        .engine
-        .backup(
-            BackupKind::Manual,
-            &rythm_backup_core::Progress::none(),
-            &Cancel::new(),
-        )
-        .await
-        .unwrap()
-        .backup;
+    let (t, backup) = plain_local_backup(&db).await;
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("copy.sql");
     // A shorter .part left by some other download to the same path.
