@@ -45,12 +45,14 @@ pub struct Description {
 
 /// A backup just made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOutcome {
     pub name: BackupName,
     /// Bytes stored.
     pub size: u64,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
     pub format: DumpFormat,
     pub compression: Compression,
@@ -70,6 +72,7 @@ pub struct CreateOutcome {
 
 /// A finished restore.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreSummary {
     pub name: BackupName,

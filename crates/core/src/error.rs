@@ -13,6 +13,7 @@ use crate::storage::StorageError;
 /// What kind of failure this is, for code that reacts to it. Grows only when a front end
 /// needs to tell two cases apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidName,

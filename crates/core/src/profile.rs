@@ -23,6 +23,7 @@ const FILE_VERSION: u32 = 1;
 
 /// A named way to reach backups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub name: String,
@@ -32,6 +33,7 @@ pub struct Profile {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(
     tag = "type",
     rename_all = "lowercase",
@@ -50,6 +52,7 @@ pub enum ProfileMode {
 
 /// A PostgreSQL database, without its password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseSettings {
     pub host: String,
@@ -67,6 +70,7 @@ fn default_port() -> u16 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum StorageSettings {
     /// Azure Blob Storage; the connection string is in the keychain.
@@ -79,6 +83,7 @@ pub enum StorageSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProfileSettings {
     pub retention_days: u32,

@@ -13,11 +13,13 @@ const EXPIRY_SLACK_SECONDS: i64 = 30;
 
 /// The claims the client reads from a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub role: Option<String>,
     pub email: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<OffsetDateTime>,
 }
 

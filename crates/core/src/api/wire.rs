@@ -186,9 +186,11 @@ pub struct ActionResponse {
 
 /// The daily schedule (`GET`/`PUT /api/backups/schedule/config`), snake_case as the peer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleConfig {
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
     pub schedule_id: Value,
     pub enabled: bool,
     /// `HH:MM:SS`, UTC.
@@ -215,6 +217,7 @@ pub struct ScheduleResponse {
 
 /// `PUT /api/backups/schedule/config` body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleUpdate {
     pub enabled: bool,

@@ -11,6 +11,7 @@ use super::name::{BackupName, Compression, DumpFormat};
 
 /// Why a backup was taken (the RYTHM API's `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum BackupKind {
     #[default]

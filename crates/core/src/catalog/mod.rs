@@ -17,12 +17,14 @@ use crate::storage::BlobInfo;
 /// One backup as the list shows it, in the seed API's field names (`name`, `size`,
 /// `createdAt`) plus what our metadata adds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BackupEntry {
     pub name: BackupName,
     /// Bytes stored.
     pub size: u64,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
     pub format: DumpFormat,
     pub compression: Compression,
@@ -44,6 +46,7 @@ pub struct BackupEntry {
     pub age_seconds: i64,
     /// When retention will delete it.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
 }
 

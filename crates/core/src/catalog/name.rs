@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 /// How the dump inside a backup was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum DumpFormat {
     /// Plain SQL, restored with psql (the seed's and the RYTHM API's format).
@@ -19,6 +20,7 @@ pub enum DumpFormat {
 
 /// How the stored bytes are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     None,
@@ -108,6 +110,7 @@ pub enum NameError {
 
 /// A validated backup name: safe as a blob name and as a file name on every OS.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct BackupName(String);
 

@@ -27,6 +27,7 @@ pub struct DownloadRequest {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadOutcome {
     pub name: BackupName,

@@ -21,6 +21,7 @@ pub type Cancel = tokio_util::sync::CancellationToken;
 
 /// What a job is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// pg_dump output compressed and uploaded.
@@ -36,6 +37,7 @@ pub enum Phase {
 
 /// Progress reported by a running job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum JobEvent {
     /// A phase began; `total` is known for downloads and restores from storage.

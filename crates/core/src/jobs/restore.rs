@@ -52,6 +52,7 @@ pub struct RestoreRequest {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreOutcome {
     pub source: String,
