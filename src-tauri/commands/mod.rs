@@ -1,0 +1,11 @@
+//! The commands the web front end calls, one module per UI domain; each command is a few
+//! lines that call the engine.
+
+pub mod activity;
+pub mod backups;
+pub mod checks;
+pub mod local_copies;
+pub mod profiles;
+pub mod schedule;
+pub mod session;
+pub mod settings;

@@ -1,0 +1,120 @@
+//! Updates through tauri-plugin-updater: the endpoint and public key are tauri.conf.json's
+//! (`plugins.updater`); every download is checked against that key before it is installed.
+//! Debug builds take `RYTHM_UPDATER_ENDPOINT` and `RYTHM_UPDATER_PUBKEY` instead, so that a
+//! test can serve a manifest signed with a key it generated.
+
+use rythm_backup_core::ErrorCode;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::AppHandle;
+use tauri_plugin_updater::{Update, Updater, UpdaterExt};
+use ts_rs::TS;
+
+use crate::error::{UiError, UiResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInfo {
+    pub available: bool,
+    pub current_version: String,
+    /// The new version, when there is one.
+    pub version: Option<String>,
+    /// Its release notes.
+    pub notes: Option<String>,
+    /// RFC 3339, when the manifest gives it.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum UpdateEvent {
+    /// Bytes of the update downloaded so far.
+    Progress { downloaded: u64, total: Option<u64> },
+    /// Downloaded and verified; installing.
+    Installing,
+}
+
+#[tauri::command]
+pub async fn check_for_update(app: AppHandle) -> UiResult<UpdateInfo> {
+    let update = updater(&app)?.check().await.map_err(update_error)?;
+    Ok(info(&app, update.as_ref()))
+}
+
+/// Downloads, verifies and installs the update found by a new check. The app runs the old
+/// version until `restart_app`.
+#[tauri::command]
+pub async fn install_update(
+    app: AppHandle,
+    on_event: Channel<UpdateEvent>,
+) -> UiResult<UpdateInfo> {
+    let update = updater(&app)?.check().await.map_err(update_error)?;
+    let Some(update) = update else {
+        return Err(UiError::new(
+            ErrorCode::NotFound,
+            "there is no update to install",
+        ));
+    };
+    let mut downloaded = 0u64;
+    let progress = on_event.clone();
+    update
+        .download_and_install(
+            |chunk, total| {
+                downloaded += chunk as u64;
+                let _ = progress.send(UpdateEvent::Progress { downloaded, total });
+            },
+            || {
+                let _ = on_event.send(UpdateEvent::Installing);
+            },
+        )
+        .await
+        .map_err(update_error)?;
+    tracing::info!(version = %update.version, "update installed");
+    Ok(info(&app, Some(&update)))
+}
+
+#[tauri::command]
+pub fn restart_app(app: AppHandle) {
+    app.restart();
+}
+
+fn updater(app: &AppHandle) -> UiResult<Updater> {
+    #[allow(unused_mut)]
+    let mut builder = app.updater_builder();
+    #[cfg(debug_assertions)]
+    {
+        if let Ok(endpoint) = std::env::var("RYTHM_UPDATER_ENDPOINT") {
+            let url = endpoint
+                .parse()
+                .map_err(|e| UiError::invalid_input(format!("RYTHM_UPDATER_ENDPOINT: {e}")))?;
+            builder = builder.endpoints(vec![url]).map_err(update_error)?;
+        }
+        if let Ok(pubkey) = std::env::var("RYTHM_UPDATER_PUBKEY") {
+            builder = builder.pubkey(pubkey);
+        }
+    }
+    builder.build().map_err(update_error)
+}
+
+fn info(app: &AppHandle, update: Option<&Update>) -> UpdateInfo {
+    let date = update.and_then(|u| u.date).and_then(|d| {
+        d.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    UpdateInfo {
+        available: update.is_some(),
+        current_version: app.package_info().version.to_string(),
+        version: update.map(|u| u.version.clone()),
+        notes: update.and_then(|u| u.body.clone()),
+        date,
+    }
+}
+
+fn update_error(error: tauri_plugin_updater::Error) -> UiError {
+    use tauri_plugin_updater::Error as E;
+    let code = match &error {
+        E::Reqwest(_) | E::Network(_) | E::ReleaseNotFound => ErrorCode::Unreachable,
+        E::Minisign(_) | E::Base64(_) | E::SignatureUtf8(_) => ErrorCode::ChecksumMismatch,
+        _ => ErrorCode::Internal,
+    };
+    UiError::new(code, format!("update failed: {error}")).with_detail(format!("{error:?}"))
+}
