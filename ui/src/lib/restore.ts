@@ -1,0 +1,163 @@
+// The restore modal's rules: what step 1 states, when "Continue" and "Restore" enable, and the
+// options sent to the shell. Pure, so the double confirmation is tested without a window.
+
+import type { ProfileMode, RestoreInput, RestoreOutcome, RestoreSummary } from "../bindings";
+
+/** What is being restored: a stored backup, a downloaded file, or a safety backup (roll back). */
+export type RestoreSourceKind = "backup" | "local" | "rollback";
+
+export interface RestoreTarget {
+  kind: RestoreSourceKind;
+  /** The backup's name (or the local file's name). */
+  name: string;
+  /** Local file path (kind `local`). */
+  path?: string;
+  /** RFC 3339, when known. */
+  createdAt: string | null;
+  /** The database the profile restores into, when the UI knows it. */
+  database: string | null;
+  /** `host:port` (direct) or the API's URL. */
+  server: string;
+  /** Direct mode can restore into another database and restore local files. */
+  direct: boolean;
+}
+
+export interface RestoreChoices {
+  /** Restore into a new database instead of replacing the profile's (direct mode). */
+  intoNew: boolean;
+  newDatabase: string;
+  terminateConnections: boolean;
+  skipSafetyBackup: boolean;
+}
+
+export const DEFAULT_CHOICES: RestoreChoices = {
+  intoNew: false,
+  newDatabase: "",
+  terminateConnections: false,
+  skipSafetyBackup: false,
+};
+
+/** The restore target for a profile, from its settings. */
+export function targetFor(
+  profile: { mode: ProfileMode },
+  kind: RestoreSourceKind,
+  name: string,
+  createdAt: string | null,
+  knownDatabase: string | null,
+  path?: string,
+): RestoreTarget {
+  if (profile.mode.type === "direct") {
+    const db = profile.mode.database;
+    const t: RestoreTarget = {
+      kind,
+      name,
+      createdAt,
+      database: db.database,
+      server: `${db.host}:${db.port}`,
+      direct: true,
+    };
+    if (path !== undefined) t.path = path;
+    return t;
+  }
+  // API mode: the server restores into its own database; the backup's metadata may name it.
+  const t: RestoreTarget = {
+    kind,
+    name,
+    createdAt,
+    database: knownDatabase,
+    server: profile.mode.baseUrl,
+    direct: false,
+  };
+  if (path !== undefined) t.path = path;
+  return t;
+}
+
+const DB_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+/** Why a new database name is not acceptable, or null. */
+export function newDatabaseProblem(name: string, current: string | null): string | null {
+  const n = name.trim();
+  if (!n) return "Enter a name for the new database.";
+  if (!DB_NAME.test(n)) {
+    return "Use up to 63 letters, digits, “_”, “$” or “-”, starting with a letter or “_”.";
+  }
+  if (current !== null && n === current) {
+    return "That is the current database; choose “Replace” instead or pick another name.";
+  }
+  return null;
+}
+
+/** The database the restore writes into, given the choices; null when the server decides. */
+export function effectiveDatabase(target: RestoreTarget, choices: RestoreChoices): string | null {
+  if (target.direct && choices.intoNew) return choices.newDatabase.trim() || null;
+  return target.database;
+}
+
+/** Step 1 → step 2 is allowed once the choices are complete. */
+export function canContinue(target: RestoreTarget, choices: RestoreChoices): boolean {
+  if (target.direct && choices.intoNew) {
+    return newDatabaseProblem(choices.newDatabase, target.database) === null;
+  }
+  return true;
+}
+
+/**
+ * Does the typed confirmation match? Exact and case-sensitive (databases are); only
+ * surrounding whitespace is forgiven. When the UI does not know the name (API mode, a server
+ * whose listing names no database) any non-empty text is sent and the server checks it.
+ */
+export function confirmationMatches(typed: string, expected: string | null): boolean {
+  const t = typed.trim();
+  if (!t) return false;
+  return expected === null ? true : t === expected;
+}
+
+/** Whether the final "Restore" button is enabled. */
+export function canRestore(
+  target: RestoreTarget,
+  choices: RestoreChoices,
+  typed: string,
+  running: boolean,
+): boolean {
+  if (running) return false;
+  if (!canContinue(target, choices)) return false;
+  return confirmationMatches(typed, effectiveDatabase(target, choices));
+}
+
+/** The options for `restore_backup` / `restore_local_copy`. */
+export function restoreOptions(
+  target: RestoreTarget,
+  choices: RestoreChoices,
+  typed: string,
+): RestoreInput {
+  const options: RestoreInput = {
+    confirm: typed.trim(),
+    skipSafetyBackup: choices.skipSafetyBackup,
+    terminateConnections: choices.terminateConnections,
+  };
+  if (target.direct && choices.intoNew) {
+    options.targetDatabase = choices.newDatabase.trim();
+    options.create = true;
+  }
+  return options;
+}
+
+/** A safety backup is only taken when something is replaced. */
+export function takesSafetyBackup(target: RestoreTarget, choices: RestoreChoices): boolean {
+  return !choices.skipSafetyBackup && !(target.direct && choices.intoNew);
+}
+
+/** `restore_local_copy` answers with the engine's outcome; the result view reads a summary. */
+export function summaryOfLocal(name: string, o: RestoreOutcome): RestoreSummary {
+  return {
+    name,
+    database: o.database,
+    safetyBackup: o.safetyBackup,
+    message: null,
+    bytes: o.bytes,
+    checksumVerified: o.checksumVerified,
+    terminatedSessions: o.terminatedSessions,
+    createdDatabase: o.createdDatabase,
+    durationMs: o.durationMs,
+  };
+}

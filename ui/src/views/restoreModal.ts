@@ -1,0 +1,360 @@
+// The restore dialog: step 1 says what will happen and takes the options; step 2 asks for the
+// target database's name before "Restore" enables; then progress; then the result with the
+// safety backup and "Roll back" (which goes through the same two steps).
+
+import * as api from "../api";
+import type { RestoreSummary, UiError } from "../bindings";
+import type { Profile } from "../state";
+import { ageOf, formatBytes, formatDuration, formatLocalDateTime } from "../lib/format";
+import { fraction, phaseAnnouncement, phaseLabel, progressFigures } from "../lib/jobs";
+import {
+  DEFAULT_CHOICES,
+  canContinue,
+  canRestore,
+  confirmationMatches,
+  effectiveDatabase,
+  newDatabaseProblem,
+  restoreOptions,
+  summaryOfLocal,
+  takesSafetyBackup,
+  type RestoreChoices,
+  type RestoreTarget,
+} from "../lib/restore";
+import { cancelJob, jobBlocker, jobs, refreshBackups, runJob } from "../state";
+import { h, Scope, setDisabled, uid } from "../ui/dom";
+import { icon } from "../ui/icons";
+import { openModal, type Modal } from "../ui/modal";
+import { toast } from "../ui/toast";
+import { button, callout, checkbox, errorBox, facts, field, progressBar, segmented } from "../ui/widgets";
+
+const TITLES: Record<RestoreTarget["kind"], string> = {
+  backup: "Restore backup",
+  local: "Restore a local copy",
+  rollback: "Roll back the restore",
+};
+
+export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal {
+  const modal = openModal({ title: TITLES[target.kind], subtitle: "Step 1 of 2 · Review", testid: "restore-modal", tone: "danger", size: "md" });
+  const choices: RestoreChoices = { ...DEFAULT_CHOICES };
+  const scope = new Scope();
+  // Subscriptions of the step on screen; replaced when the step changes.
+  let stepScope = new Scope();
+  const newStep = (): Scope => {
+    stepScope.dispose();
+    stepScope = new Scope();
+    return stepScope;
+  };
+  let typed = "";
+  const originalClose = modal.close.bind(modal);
+  modal.close = () => {
+    stepScope.dispose();
+    scope.dispose();
+    originalClose();
+  };
+
+  const dbLabel = (): string => effectiveDatabase(target, choices) ?? "the server's database";
+
+  function step1(): void {
+    newStep();
+    modal.setTitle(TITLES[target.kind], "Step 1 of 2 · Review what will happen");
+    const into = choices.intoNew && target.direct;
+    const warning = h("div");
+    const renderWarning = (): void => {
+      const db = dbLabel();
+      warning.replaceChildren(
+        choices.intoNew && target.direct
+          ? callout("info", "info", h("p", {}, "A new database ", h("strong", { text: choices.newDatabase.trim() || "…" }), " is created on ", h("strong", { text: target.server }), " and filled from this backup. ", h("strong", { text: target.database ?? "" }), " is not touched."))
+          : callout(
+              "danger",
+              "alert",
+              h("p", { class: "callout-title" }, "All current data in ", h("strong", { text: db }), " will be replaced."),
+              h("p", {
+                text: takesSafetyBackup(target, choices)
+                  ? "A safety backup of the database is taken first, so you can roll back afterwards."
+                  : "No safety backup will be taken: you will not be able to roll back.",
+              }),
+            ),
+      );
+    };
+    renderWarning();
+
+    const factsEl = facts([
+      [target.kind === "local" ? "File" : "Backup", h("code", { class: "mono", testid: "restore-backup-name", text: target.name })],
+      ["Created", target.createdAt ? `${formatLocalDateTime(target.createdAt)} (${ageOf(target.createdAt, new Date())})` : "Unknown"],
+      ["Target database", h("strong", { testid: "restore-target-db", text: dbLabel() })],
+      ["Server", h("span", { testid: "restore-target-server", text: target.server })],
+      ...(target.path ? ([["Path", h("span", { class: "mono small", text: target.path })]] as Array<[string, HTMLElement]>) : []),
+    ]);
+
+    const newDb = field({ label: "New database name", testid: "restore-new-db", value: choices.newDatabase, placeholder: `${target.database ?? "db"}_restored`, autocomplete: "off" });
+    newDb.root.hidden = !into;
+    const options = h("div", { class: "stack-sm" });
+    if (target.direct) {
+      const modeGroup = segmented({
+        legend: "Restore into",
+        name: uid("restore-into"),
+        value: into ? "new" : "replace",
+        style: "cards",
+        options: [
+          { value: "replace", label: `Replace ${target.database ?? "the database"}`, testid: "restore-mode-replace", icon: "restore", description: "Overwrite the profile's database" },
+          { value: "new", label: "A new database", testid: "restore-into-new", icon: "plus", description: "Leave the current one untouched" },
+        ],
+        onChange: (v) => {
+          choices.intoNew = v === "new";
+          newDb.root.hidden = !choices.intoNew;
+          safety.root.hidden = choices.intoNew;
+          if (choices.intoNew) newDb.input.focus();
+          update();
+        },
+      });
+      options.append(modeGroup.root, newDb.root);
+    }
+    const terminate = checkbox({
+      label: "End other connections to the database first",
+      testid: "restore-terminate",
+      checked: choices.terminateConnections,
+      hint: "Sessions still connected would block the restore.",
+      onChange: (c) => (choices.terminateConnections = c),
+    });
+    const safety = checkbox({
+      label: "Skip the safety backup",
+      testid: "restore-skip-safety",
+      checked: choices.skipSafetyBackup,
+      hint: "Not recommended: without it there is nothing to roll back to.",
+      onChange: (c) => {
+        choices.skipSafetyBackup = c;
+        update();
+      },
+    });
+    safety.root.hidden = into;
+    options.append(terminate.root, safety.root);
+
+    const cont = button({ label: "Continue", variant: "primary", testid: "restore-continue" });
+    const cancel = button({ label: "Cancel", variant: "secondary", testid: "restore-cancel", onClick: () => modal.close() });
+    const update = (): void => {
+      renderWarning();
+      const targetDb = factsEl.querySelector('[data-testid="restore-target-db"]');
+      if (targetDb) targetDb.textContent = dbLabel();
+      const problem = choices.intoNew && target.direct ? newDatabaseProblem(choices.newDatabase, target.database) : null;
+      newDb.setError(choices.newDatabase.trim() && problem ? problem : null);
+      setDisabled(cont, canContinue(target, choices) ? null : problem ?? "Complete the options first");
+    };
+    newDb.input.addEventListener("input", () => {
+      choices.newDatabase = newDb.input.value;
+      update();
+    });
+    cont.addEventListener("click", () => {
+      if (canContinue(target, choices)) step2();
+    });
+    modal.setBody(warning, factsEl, h("div", { class: "modal-section" }, h("h3", { class: "section-label", text: "Options" }), options));
+    modal.setFooter(cancel, cont);
+    update();
+    modal.focus(cont);
+  }
+
+  function step2(): void {
+    const s = newStep();
+    modal.setTitle(TITLES[target.kind], "Step 2 of 2 · Confirm");
+    const expected = effectiveDatabase(target, choices);
+    const replaces = !(target.direct && choices.intoNew);
+    const id = uid("confirm");
+    const input = h("input", {
+      id,
+      class: "input input-confirm mono",
+      type: "text",
+      testid: "restore-confirm-input",
+      autocomplete: "off",
+      spellcheck: "false",
+      autocapitalize: "off",
+      "aria-describedby": `${id}-hint ${id}-state`,
+      props: { value: typed },
+    });
+    const state = h("p", { id: `${id}-state`, class: "confirm-state", "aria-live": "polite" });
+    const submit = button({ label: replaces ? "Restore and replace data" : "Restore", variant: "danger", icon: "restore", testid: "restore-submit" });
+    const back = button({ label: "Back", variant: "secondary", testid: "restore-back", onClick: () => step1() });
+    const update = (): void => {
+      typed = input.value;
+      const ok = canRestore(target, choices, typed, jobBlocker(profile.name) !== null);
+      const blocker = jobBlocker(profile.name);
+      setDisabled(submit, ok ? null : blocker ?? (expected ? `Type ${expected} to enable` : "Type the database name to enable"));
+      const matches = confirmationMatches(typed, expected);
+      state.replaceChildren();
+      state.className = `confirm-state${matches ? " ok" : ""}`;
+      if (matches) state.append(icon("check", 14), expected ? " Name matches" : " The server checks the name");
+      else if (typed.trim()) state.append("Doesn't match yet");
+    };
+    input.addEventListener("input", update);
+    // Another job of the profile starting or ending changes whether Restore may run.
+    s.add(jobs.subscribe(update, false));
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !submit.disabled) {
+        e.preventDefault();
+        submit.click();
+      }
+    });
+    submit.addEventListener("click", () => {
+      if (canRestore(target, choices, typed, jobBlocker(profile.name) !== null)) void run();
+    });
+    modal.setBody(
+      h(
+        "p",
+        { class: "modal-lead" },
+        replaces ? "You are about to replace all data in " : "You are about to create ",
+        h("strong", { text: expected ?? "the server's database" }),
+        " on ",
+        h("strong", { text: target.server }),
+        " with ",
+        h("code", { class: "mono", text: target.name }),
+        target.createdAt ? ` from ${formatLocalDateTime(target.createdAt)}.` : ".",
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: id, class: "field-label" }, "Type ", expected ? h("strong", { class: "mono confirm-name", text: expected }) : "the name of the server's database", " to confirm"),
+        input,
+        h("p", {
+          id: `${id}-hint`,
+          class: "field-hint",
+          text: expected ? "Exactly as shown, case-sensitive." : "The server checks that it matches the database it restores into.",
+        }),
+        state,
+      ),
+    );
+    modal.setFooter(back, submit);
+    update();
+    modal.focus(input);
+  }
+
+  async function run(): Promise<void> {
+    newStep();
+    const options = restoreOptions(target, choices, typed);
+    modal.setTitle(TITLES[target.kind], "Restoring…");
+    modal.setBusy(true);
+    const phase = h("p", { class: "job-phase", testid: "restore-phase" });
+    const bar = progressBar("restore-progress");
+    const figures = h("p", { class: "job-figures", testid: "restore-figures" });
+    const live = h("p", { class: "sr-only", "aria-live": "polite" });
+    const cancel = button({ label: "Cancel restore", variant: "secondary", testid: "restore-job-cancel", icon: "x" });
+    cancel.addEventListener("click", () => {
+      cancel.disabled = true;
+      void cancelJob(profile.name);
+    });
+    modal.setBody(
+      h("div", { class: "job-inline", testid: "restore-running" }, phase, bar.root, figures, live),
+      h("p", { class: "muted small", text: "The restore runs in one transaction: if it fails or is cancelled, the database stays as it was." }),
+    );
+    modal.setFooter(cancel);
+    let lastAnnounced = "";
+    const render = (): void => {
+      const job = jobs.value[profile.name];
+      if (!job) return;
+      const p = job.progress;
+      phase.textContent = job.cancelling ? "Cancelling…" : phaseLabel(p.phase, p.kind);
+      const f = fraction(p);
+      bar.set(f, f === null ? phase.textContent : `${Math.round(f * 100)}%`);
+      figures.textContent = progressFigures(p, Date.now()).join(" · ");
+      const say = phaseAnnouncement(p);
+      if (say !== lastAnnounced) {
+        lastAnnounced = say;
+        live.textContent = say;
+      }
+    };
+    scope.add(jobs.subscribe(render, false));
+    scope.interval(render, 1000);
+    const kind = target.kind === "local" ? "restore-local" : target.kind === "rollback" ? "rollback" : "restore";
+    try {
+      const summary = await runJob(profile.name, kind, target.name, (jobId, onEvent) =>
+        target.kind === "local" && target.path
+          ? api.restoreLocalCopy(profile.name, target.path, options, jobId, onEvent).then((o) => summaryOfLocal(target.name, o))
+          : api.restoreBackup(profile.name, target.name, options, jobId, onEvent),
+      );
+      scope.dispose();
+      modal.setBusy(false);
+      done(summary);
+      void refreshBackups(profile.name);
+    } catch (e) {
+      scope.dispose();
+      modal.setBusy(false);
+      failed(e);
+    }
+  }
+
+  function done(summary: RestoreSummary): void {
+    modal.setTitle(target.kind === "rollback" ? "Rolled back" : "Restore complete", "");
+    const db = summary.database ?? effectiveDatabase(target, choices) ?? "the server's database";
+    const rows: Array<[string, HTMLElement | string]> = [
+      ["Backup", h("code", { class: "mono", text: summary.name })],
+      ["Database", h("strong", { text: db })],
+    ];
+    if (summary.durationMs !== null) rows.push(["Took", formatDuration(summary.durationMs)]);
+    if (summary.bytes !== null) rows.push(["Read", formatBytes(summary.bytes)]);
+    if (summary.checksumVerified !== null) rows.push(["Checksum", summary.checksumVerified ? "Verified" : "Not verified"]);
+    if (summary.terminatedSessions) rows.push(["Sessions ended", String(summary.terminatedSessions)]);
+    if (summary.createdDatabase) rows.push(["New database", "Created"]);
+    const safetyName = summary.safetyBackup;
+    const close = button({ label: "Done", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
+    const rollback = safetyName
+      ? button({
+          label: "Roll back",
+          variant: "secondary",
+          icon: "restore",
+          testid: "rollback",
+          onClick: () => {
+            modal.close();
+            openRestoreModal(profile, {
+              kind: "rollback",
+              name: safetyName,
+              createdAt: new Date().toISOString(),
+              database: summary.database ?? target.database,
+              server: target.server,
+              direct: target.direct,
+            });
+          },
+        })
+      : null;
+    modal.setBody(
+      callout(
+        "success",
+        "check",
+        h("p", { class: "callout-title", testid: "restore-result", text: `${target.kind === "rollback" ? "Rolled back" : "Restored"} ${db} from ${summary.name}.` }),
+        summary.message ? h("p", { text: summary.message }) : null,
+      ),
+      facts(rows),
+      safetyName
+        ? h(
+            "div",
+            { class: "safety-box" },
+            h("span", { class: "safety-icon" }, icon("shield", 18)),
+            h(
+              "div",
+              {},
+              h("p", { class: "safety-title", text: "Safety backup taken before the restore" }),
+              h("code", { class: "mono", testid: "safety-backup-name", text: safetyName }),
+              h("p", { class: "muted small", text: "If the restored data is not what you expected, roll back to it." }),
+            ),
+          )
+        : h("p", { class: "muted small", text: "No safety backup was taken." }),
+    );
+    modal.setFooter(rollback, close);
+    modal.focus(close);
+    toast({ kind: "success", title: target.kind === "rollback" ? "Rolled back" : "Restore complete", message: `${db} now holds ${summary.name}.` });
+  }
+
+  function failed(e: unknown): void {
+    const err = e as UiError;
+    const cancelled = err?.code === "cancelled";
+    modal.setTitle(cancelled ? "Restore cancelled" : "Restore failed", "");
+    const again = button({ label: "Back to options", variant: "secondary", testid: "restore-retry", onClick: () => step1() });
+    const close = button({ label: "Close", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
+    modal.setBody(
+      cancelled
+        ? callout("info", "info", h("p", { text: "The restore was cancelled. The database is unchanged." }))
+        : errorBox(e, [], "The restore did not complete"),
+    );
+    modal.setFooter(again, close);
+    modal.focus(close);
+  }
+
+  step1();
+  return modal;
+}
