@@ -8,8 +8,10 @@
 #                                           # exports, wait for Ctrl-C
 #
 # Installs what is missing (Debian packages, Azurite from npm), starts a throwaway
-# PostgreSQL cluster and Azurite, then runs rustfmt, clippy, the engine's dependency
-# check and the tests. Services are stopped and their temp dirs removed on any exit.
+# PostgreSQL cluster and Azurite, then runs rustfmt, type-checks, builds and unit-tests the
+# web front end, runs clippy, the engine's dependency check, the TypeScript bindings' drift
+# check and the tests (the desktop app's in a real window under Xvfb). Services are stopped
+# and their temp dirs removed on any exit.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -151,11 +153,26 @@ if ((services_only)); then
     exit 1
 fi
 
+# The desktop app embeds ui/dist when built in production mode (the `custom-protocol`
+# feature, which its end-to-end tests need): build the web front end first.
+build_ui() {
+    if [[ ! -d ui/node_modules ]]; then npm --prefix ui ci; fi
+    npm --prefix ui run build
+}
+
+# Production mode for the desktop app (see Cargo.toml's `custom-protocol` feature): its
+# end-to-end tests drive the app as installers ship it.
+desktop_features=(--features rythm-backup-admin/custom-protocol)
+
 run_step "cargo fmt --all -- --check" cargo fmt --all -- --check
+run_step "build the web front end (ui/dist; tsc type check first)" build_ui
+run_step "web front end unit tests (vitest)" npm --prefix ui test
 run_step "cargo clippy --workspace --all-targets -- -D warnings" \
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets "${desktop_features[@]}" -- -D warnings
 run_step "rythm-backup-core has no tauri/wry/gtk dependency" check_engine_has_no_gui_crates
+run_step "TypeScript bindings match the Rust types" \
+    bash scripts/check-bindings.sh "${desktop_features[@]}"
 # The keychain tests use the real OS store: on a headless machine that is the kernel
 # keyring, which needs a session keyring of its own (`keyctl session -`).
 run_step "cargo test --workspace${*:+ $*} (in a fresh session keyring)" \
-    keyctl session - cargo test --workspace "$@"
+    keyctl session - cargo test --workspace "${desktop_features[@]}" "$@"

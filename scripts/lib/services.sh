@@ -16,8 +16,12 @@
 # RYTHM_KEEP_SERVICE_DIRS=1 to keep them, e.g. to read pg.log or azurite.log).
 
 # Debian packages checked with `dpkg-query` and installed when missing. Append to this list
-# for new needs (the Tauri build and its tests will add e.g. libwebkit2gtk-4.1-dev, xvfb).
-RYTHM_APT_PACKAGES=(curl zstd procps keyutils)
+# for new needs. The desktop app (Tauri 2) needs WebKitGTK and GTK to build (its C
+# libraries come through pkg-config; no OpenSSL, libdbus is vendored, no tray, no libxdo),
+# and Xvfb plus WebKitWebDriver (webkit2gtk-driver) for its end-to-end tests.
+RYTHM_APT_PACKAGES=(curl zstd procps keyutils
+    build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev
+    xvfb webkit2gtk-driver)
 
 # Azurite 3.36 and later require Node >= 21 (3.37: >= 22); Debian 12's nodejs is 18 and
 # NodeSource's LTS is 20. 3.35.0 supports both and has every flag we use.

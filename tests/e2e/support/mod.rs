@@ -1,0 +1,16 @@
+//! Helpers for the desktop end-to-end tests: the app under WebDriver (`App`), its display, a
+//! small WebDriver client, a throwaway PostgreSQL database (`TestDb`) and a tiny HTTP file
+//! server (`FileServer`).
+
+// Scenarios use different subsets of the helpers; not every one is used by every build.
+#![allow(dead_code, unused_imports)]
+
+mod app;
+mod display;
+pub mod http;
+pub mod pg;
+pub mod webdriver;
+
+pub use app::{is_png, screenshots_dir, App, AppOptions, APP_BINARY, DEFAULT_WAIT};
+pub use http::FileServer;
+pub use pg::TestDb;
