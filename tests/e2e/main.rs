@@ -10,5 +10,6 @@
 mod commands;
 mod smoke;
 mod support;
+mod ui_api;
 mod ui_direct;
 mod updater;

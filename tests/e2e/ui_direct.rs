@@ -6,41 +6,8 @@
 
 use std::time::Duration;
 
-use crate::support::{App, AppOptions, TestDb, DEFAULT_WAIT};
-
-const LONG: Duration = Duration::from_secs(120);
-
-fn id(testid: &str) -> String {
-    format!("[data-testid=\"{testid}\"]")
-}
-
-fn attribute(app: &App, css: &str, name: &str) -> Option<String> {
-    let element = app.find(css);
-    app.session()
-        .attribute(&element, name)
-        .unwrap_or_else(|e| panic!("attribute {name} of {css}: {e}"))
-}
-
-fn is_disabled(app: &App, css: &str) -> bool {
-    attribute(app, css, "disabled").is_some_and(|v| v != "false")
-}
-
-/// Waits until the job dock is hidden (it stays in the page with `hidden` when idle).
-fn wait_idle(app: &App) {
-    app.wait_until("the job to finish", LONG, || {
-        attribute(app, &id("job-dock"), "hidden").is_some_and(|v| v != "false")
-    });
-}
-
-/// Clicks `css`, finding it again on each try: the list re-renders after a refresh.
-fn click_fresh(app: &App, css: &str) {
-    app.wait_until(&format!("a click on {css:?}"), DEFAULT_WAIT, || {
-        app.session()
-            .find(css)
-            .and_then(|e| app.session().click(&e))
-            .is_ok()
-    });
-}
+use crate::support::ui::{attribute, click_fresh, id, is_disabled, wait_idle, wait_passed, LONG};
+use crate::support::{App, AppOptions, TestDb};
 
 fn count(db: &TestDb) -> String {
     db.query("SELECT count(*) FROM t")
@@ -105,17 +72,7 @@ fn a_direct_profile_through_the_ui() {
     // The checks pass.
     app.find(&id("connection-checks"));
     for check in ["database", "pg_tools", "storage"] {
-        let css = id(&format!("check-{check}"));
-        app.wait_until(&format!("{check} to pass"), LONG, || {
-            app.exists(&css)
-                && app
-                    .session()
-                    .find(&css)
-                    .ok()
-                    .and_then(|e| app.session().attribute(&e, "data-ok").ok().flatten())
-                    .as_deref()
-                    == Some("true")
-        });
+        wait_passed(&app, check);
     }
     app.screenshot("03-connection-checks");
     app.click(&id("profile-done"));
@@ -199,7 +156,6 @@ fn a_direct_profile_through_the_ui() {
         ("nav-activity", "12-activity"),
         ("nav-profiles", "13-connections"),
         ("nav-settings", "14-settings"),
-        ("nav-schedule", "15-schedule"),
     ] {
         app.click(&id(nav));
         std::thread::sleep(Duration::from_millis(500));

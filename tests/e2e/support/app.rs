@@ -274,9 +274,18 @@ impl App {
     }
 
     /// Saves a PNG of the window as `NAME.png` in `screenshots_dir()`; returns its path. The
-    /// DOM gets half a second to settle first.
+    /// DOM gets half a second to settle first, and finite CSS animations and transitions (a
+    /// dialog fading in) up to three seconds to end, so no picture is caught mid-fade.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         std::thread::sleep(Duration::from_millis(500));
+        let settle = "return document.getAnimations().filter((a) => a.playState === 'running'
+            && a.effect && a.effect.getTiming().iterations !== Infinity).length";
+        let started = Instant::now();
+        while self.session.execute(settle, vec![]).ok() != Some(json!(0))
+            && started.elapsed() < Duration::from_secs(3)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let png = self.session.screenshot().expect("a screenshot");
         let dir = screenshots_dir();
         std::fs::create_dir_all(&dir).expect("the screenshots folder");

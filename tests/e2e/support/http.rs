@@ -1,8 +1,9 @@
-//! A tiny HTTP server for tests: files by path on 127.0.0.1, one thread, stopped when dropped
-//! (an update manifest and its download, for the updater test).
+//! A tiny HTTP server for tests: fixed answers by path on 127.0.0.1, whatever the method, one
+//! thread, stopped when dropped (an update manifest and its download for the updater test; a
+//! sign-in answer for the non-admin scenario).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,11 +58,20 @@ fn answer(mut stream: TcpStream, files: &Files) {
     let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
     let mut request = String::new();
     let _ = reader.read_line(&mut request);
-    // The headers are not needed; read them so the client is not cut off.
+    // Read the headers and any body (a POST's), so that closing the socket with unread
+    // bytes does not reset the connection before the client reads the answer.
+    let mut body_length = 0usize;
     let mut line = String::new();
     while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                body_length = value.trim().parse().unwrap_or(0);
+            }
+        }
         line.clear();
     }
+    let mut body = vec![0; body_length];
+    let _ = reader.read_exact(&mut body);
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
     let (status, body) = match files.lock().unwrap().get(path) {

@@ -1,6 +1,6 @@
 //! Helpers for the desktop end-to-end tests: the app under WebDriver (`App`), its display, a
-//! small WebDriver client, a throwaway PostgreSQL database (`TestDb`) and a tiny HTTP file
-//! server (`FileServer`).
+//! small WebDriver client, a throwaway PostgreSQL database (`TestDb`), a tiny HTTP file
+//! server (`FileServer`) and our REST API server (`ApiServer`).
 
 // Scenarios use different subsets of the helpers; not every one is used by every build.
 #![allow(dead_code, unused_imports)]
@@ -9,8 +9,11 @@ mod app;
 mod display;
 pub mod http;
 pub mod pg;
+pub mod server;
+pub mod ui;
 pub mod webdriver;
 
 pub use app::{is_png, screenshots_dir, App, AppOptions, APP_BINARY, DEFAULT_WAIT};
 pub use http::FileServer;
 pub use pg::TestDb;
+pub use server::ApiServer;

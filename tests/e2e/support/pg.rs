@@ -55,6 +55,14 @@ impl TestDb {
         db
     }
 
+    /// `postgresql://USER:PASSWORD@HOST:PORT/NAME`, e.g. a server's DATABASE_URL.
+    pub fn url(&self) -> String {
+        format!(
+            "postgresql://{}:{}@{}:{}/{}",
+            self.user, self.password, self.host, self.port, self.name
+        )
+    }
+
     /// Runs SQL in this database; returns psql's unaligned, tuples-only output.
     pub fn query(&self, sql: &str) -> String {
         self.psql(&self.name, sql)

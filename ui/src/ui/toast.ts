@@ -81,9 +81,25 @@ export function toast(options: ToastOptions): () => void {
   el.addEventListener("mouseenter", pause);
   el.addEventListener("mouseleave", resume);
   el.addEventListener("focusin", pause);
-  region().appendChild(el);
+  const list = region();
+  list.appendChild(el);
+  trim(list);
   resume();
   return close;
+}
+
+/** At most this many toasts show at once; the oldest notices go first, errors last. */
+export const MAX_TOASTS = 3;
+
+function trim(list: HTMLElement): void {
+  const shown = (): HTMLElement[] => [...list.querySelectorAll<HTMLElement>(".toast:not(.leaving)")];
+  let toasts = shown();
+  while (toasts.length > MAX_TOASTS) {
+    const oldest = toasts.find((t) => !t.classList.contains("toast-error")) ?? toasts[0];
+    if (!oldest) break;
+    oldest.remove();
+    toasts = shown();
+  }
 }
 
 /** A toast for a failed command, in words a person understands. */

@@ -27,9 +27,6 @@ export async function createBackup(profile: Profile): Promise<void> {
     if (outcome.pruneError) {
       toast({ kind: "info", title: "The backup is safe, but retention failed", message: outcome.pruneError, timeout: 0 });
     }
-    if (outcome.message) {
-      toast({ kind: "info", title: "The server says", message: outcome.message });
-    }
     highlightAfterRefresh(outcome.name);
   } catch (e) {
     if (isCancelled(e)) toast({ kind: "info", title: "Backup cancelled", message: "Nothing was stored." });

@@ -239,8 +239,11 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
         allowExisting = profile.name;
       }
       errorSlot.replaceChildren(errorBox(err, [], stage === "sign-in" ? "Could not sign in" : "Could not save the profile", stage === "sign-in" ? "sign-in" : "general"));
-      errorSlot.querySelector<HTMLElement>("[data-testid=error-message]")?.setAttribute("tabindex", "-1");
-      errorSlot.querySelector<HTMLElement>("[data-testid=error-message]")?.focus();
+      const message = errorSlot.querySelector<HTMLElement>("[data-testid=error-message]");
+      message?.setAttribute("tabindex", "-1");
+      message?.focus({ preventScroll: true });
+      // The whole box in view, not just its first line at the window's edge.
+      errorSlot.firstElementChild?.scrollIntoView({ block: "center" });
     } finally {
       busy = false;
       submit.disabled = false;
