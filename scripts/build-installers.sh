@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Builds the desktop app's installers with the Tauri CLI (from npm): by default the .deb, the
-# one this Debian machine can build (.rpm works too; AppImage needs a tool the bundler
-# downloads; .msi/.nsis and .dmg need Windows and macOS). The binary is stripped: the
-# workspace's release profile keeps line tables for the CLI's backtraces, which would make
-# the .deb 39 MB instead of 9.
+# Builds the desktop app's installers with the Tauri CLI (pinned in ui/package.json): by
+# default the .deb, which CI builds on every run. .rpm builds here too; AppImage needs
+# linuxdeploy, which the bundler downloads from GitHub; .msi/.exe (NSIS) and .dmg/.app are
+# configured in tauri.conf.json and build on Windows and macOS.
 #
 #   bash scripts/build-installers.sh            # .deb
 #   bash scripts/build-installers.sh deb,rpm
 #
-# With TAURI_SIGNING_PRIVATE_KEY (and TAURI_SIGNING_PRIVATE_KEY_PASSWORD) set, it also signs
-# updater artifacts (FILE.sig) for tauri-plugin-updater; the key pair's public half must be
-# `plugins.updater.pubkey` in tauri.conf.json. Never commit the private key.
+# Updater signatures: every bundle gets a FILE.sig made with the updater key, and the app
+# trusts that key's public half (`plugins.updater.pubkey`). A release passes its key in
+# TAURI_SIGNING_PRIVATE_KEY (and TAURI_SIGNING_PRIVATE_KEY_PASSWORD), from the CI's secret
+# store, with its public half in tauri.conf.json. Without one, this script makes a key pair
+# for this build only and builds the app to trust it: the signing chain is exercised, and
+# no key is ever committed. Such a build accepts no update, since the private half is gone.
+#
+# The binary is stripped: the workspace's release profile keeps line tables for the CLI's
+# backtraces, which would make the .deb 39 MB instead of 9.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,13 +23,42 @@ cd "$repo_root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rythm-backup/target}
 
 bundles=${1:-deb}
-config=()
-if [[ -n ${TAURI_SIGNING_PRIVATE_KEY:-} ]]; then
-    config=(--config '{"bundle":{"createUpdaterArtifacts":true}}')
+if [[ ! -d ui/node_modules ]]; then npm --prefix ui ci --no-audit --no-fund; fi
+tauri=$repo_root/ui/node_modules/.bin/tauri
+
+key_dir=$(mktemp -d)
+trap 'rm -rf "$key_dir"' EXIT
+
+updater_config='"createUpdaterArtifacts":true'
+if [[ -z ${TAURI_SIGNING_PRIVATE_KEY:-} ]]; then
+    echo "No TAURI_SIGNING_PRIVATE_KEY: signing with a key pair made for this build only."
+    CI=true "$tauri" signer generate --ci --password "" --write-keys "$key_dir/updater.key" \
+        >/dev/null
+    TAURI_SIGNING_PRIVATE_KEY=$(<"$key_dir/updater.key")
+    export TAURI_SIGNING_PRIVATE_KEY
+    export TAURI_SIGNING_PRIVATE_KEY_PASSWORD=""
+    pubkey=$(<"$key_dir/updater.key.pub")
+    config=(--config "{\"bundle\":{$updater_config},\"plugins\":{\"updater\":{\"pubkey\":\"$pubkey\"}}}")
+else
+    config=(--config "{\"bundle\":{$updater_config}}")
 fi
-if [[ ! -d ui/node_modules ]]; then npm --prefix ui ci; fi
 
 # The CLI runs `npm run build` in ui/ first (tauri.conf.json's beforeBuildCommand).
 CI=true CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols \
-    npx --yes @tauri-apps/cli@2 build --bundles "$bundles" "${config[@]}"
-ls -la "$CARGO_TARGET_DIR"/release/bundle/*/
+    "$tauri" build --bundles "$bundles" "${config[@]}"
+
+# Tauri signs only its updater formats (AppImage, .app.tar.gz, .msi, NSIS); sign the Linux
+# packages too, so that a download page can publish a signature for each.
+shopt -s nullglob
+for file in "$CARGO_TARGET_DIR"/release/bundle/{deb,rpm}/*.{deb,rpm}; do
+    "$tauri" signer sign "$file" >/dev/null
+    [[ -s $file.sig ]] || {
+        echo "no signature was written for $file" >&2
+        exit 1
+    }
+done
+
+printf '\nBuilt:\n'
+for file in "$CARGO_TARGET_DIR"/release/bundle/*/*; do
+    [[ -f $file ]] && printf '  %s  %s\n' "$(du -h "$file" | cut -f1)" "$file"
+done

@@ -17,6 +17,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 # shellcheck source=scripts/lib/services.sh
 source scripts/lib/services.sh
+# shellcheck source=scripts/lib/demo_db.sh
+source scripts/lib/demo_db.sh
 
 trap stop_services EXIT
 trap 'exit 130' INT
@@ -37,14 +39,6 @@ cli() {
     "$cli_bin" "$@"
 }
 
-# psql against the throwaway cluster: password from its URL, via the environment.
-demo_psql() {
-    local password=${RYTHM_TEST_PG_URL#postgresql://postgres:}
-    password=${password%%@*}
-    PGPASSWORD=$password PGPASSFILE=/dev/null "$RYTHM_TEST_PG_BIN/psql" -X -w -q \
-        -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$RYTHM_TEST_PG_PORT" -U postgres "$@"
-}
-
 say "building rythm-backup (cargo build -p rythm-backup)"
 cargo build -p rythm-backup
 cli_bin=$CARGO_TARGET_DIR/debug/rythm-backup
@@ -57,32 +51,7 @@ if [[ -z ${DATABASE_URL:-} ]]; then
     say "starting a throwaway PostgreSQL with the demo database rythm_demo"
     ensure_packages
     start_postgres "$RYTHM_SERVICES_DIR/pg"
-    demo_psql -d postgres -c 'create database rythm_demo'
-    demo_psql -d rythm_demo <<'SQL'
-create table tenants (
-    id         serial primary key,
-    name       text not null unique,
-    created_at timestamptz not null default now()
-);
-create table workouts (
-    id               bigserial primary key,
-    tenant_id        integer not null references tenants (id),
-    title            text not null,
-    duration_minutes integer not null check (duration_minutes > 0),
-    performed_at     timestamptz not null
-);
-create index workouts_tenant_time on workouts (tenant_id, performed_at);
-
-insert into tenants (name)
-select 'Tenant ' || g from generate_series(1, 5) as g;
-
-insert into workouts (tenant_id, title, duration_minutes, performed_at)
-select 1 + g % 5,
-       (array['Run', 'Ride', 'Swim', 'Row', 'Lift'])[1 + g % 5] || ' #' || g,
-       20 + g % 70,
-       timestamptz '2026-01-01 06:00+00' + g * interval '7 hours'
-from generate_series(1, 250) as g;
-SQL
+    create_demo_database 250
     export DATABASE_URL=${RYTHM_TEST_PG_URL%/postgres}/rythm_demo
 fi
 export DATABASE_URL

@@ -3,15 +3,16 @@
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh -- --nocapture     # extra arguments go to `cargo test --workspace`
-#   bash scripts/test.sh storage            # ... e.g. a test name filter
+#   bash scripts/test.sh storage            # ... e.g. a test name filter (then the .deb
+#                                           # installer step is left out)
 #   bash scripts/test.sh --services-only    # start PostgreSQL + Azurite, print their
 #                                           # exports, wait for Ctrl-C
 #
 # Installs what is missing (Debian packages, Azurite from npm), starts a throwaway
 # PostgreSQL cluster and Azurite, then runs rustfmt, type-checks, builds and unit-tests the
 # web front end, runs clippy, the engine's dependency check, the TypeScript bindings' drift
-# check and the tests (the desktop app's in a real window under Xvfb). Services are stopped
-# and their temp dirs removed on any exit.
+# check and the tests (the desktop app's in a real window under Xvfb), and builds and checks
+# the .deb installer. Services are stopped and their temp dirs removed on any exit.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +21,7 @@ cd "$repo_root"
 source scripts/lib/services.sh
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 services_only=0
@@ -176,3 +177,49 @@ run_step "TypeScript bindings match the Rust types" \
 # keyring, which needs a session keyring of its own (`keyctl session -`).
 run_step "cargo test --workspace${*:+ $*} (in a fresh session keyring)" \
     keyctl session - cargo test --workspace "${desktop_features[@]}" "$@"
+
+# The .deb installer, as a release builds it (release profile, stripped). The package is
+# then checked: its name and version from Cargo.toml, the app binary, the desktop entry and
+# the updater signature beside it.
+build_and_check_deb() {
+    local bundle_dir=$CARGO_TARGET_DIR/release/bundle/deb
+    rm -rf "$bundle_dir"
+    bash scripts/build-installers.sh deb
+    local debs=("$bundle_dir"/*.deb)
+    if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
+        echo "expected one .deb in $bundle_dir" >&2
+        return 1
+    fi
+    local deb=${debs[0]} version contents
+    version=$(cargo metadata --no-deps --format-version 1 |
+        python3 -c 'import json, sys
+print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "rythm-backup-admin"))')
+    [[ $(dpkg-deb -f "$deb" Package) == rythm-backup-admin ]] || {
+        echo "wrong package name in $deb" >&2
+        return 1
+    }
+    [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || {
+        echo "the .deb's version is not Cargo.toml's $version" >&2
+        return 1
+    }
+    contents=$(dpkg-deb -c "$deb")
+    grep -q ' \./usr/bin/rythm-backup-admin$' <<<"$contents" || {
+        echo "no usr/bin/rythm-backup-admin in $deb" >&2
+        return 1
+    }
+    grep -q '\./usr/share/applications/.*\.desktop$' <<<"$contents" || {
+        echo "no desktop entry in $deb" >&2
+        return 1
+    }
+    [[ -s $deb.sig ]] || {
+        echo "no signature beside $deb" >&2
+        return 1
+    }
+    echo "$(basename "$deb"): $(du -h "$deb" | cut -f1), version $version, signed"
+}
+# A filter or other cargo arguments mean a developer's partial run: the installer is left out.
+if (($# == 0)); then
+    run_step "installer: .deb (tauri build --bundles deb)" build_and_check_deb
+else
+    summary+=("skipped        installer: .deb (arguments were given to cargo test)")
+fi

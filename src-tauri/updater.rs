@@ -1,7 +1,8 @@
 //! Updates through tauri-plugin-updater: the endpoint and public key are tauri.conf.json's
 //! (`plugins.updater`); every download is checked against that key before it is installed.
 //! Debug builds take `RYTHM_UPDATER_ENDPOINT` and `RYTHM_UPDATER_PUBKEY` instead, so that a
-//! test can serve a manifest signed with a key it generated.
+//! test can serve a manifest signed with a key it generated. While the endpoint is the
+//! committed placeholder (`.invalid`), a check says so instead of failing to connect.
 
 use rythm_backup_core::ErrorCode;
 use serde::Serialize;
@@ -80,9 +81,12 @@ pub fn restart_app(app: AppHandle) {
 fn updater(app: &AppHandle) -> UiResult<Updater> {
     #[allow(unused_mut)]
     let mut builder = app.updater_builder();
+    #[allow(unused_mut)]
+    let mut overridden = false;
     #[cfg(debug_assertions)]
     {
         if let Ok(endpoint) = std::env::var("RYTHM_UPDATER_ENDPOINT") {
+            overridden = true;
             let url = endpoint
                 .parse()
                 .map_err(|e| UiError::invalid_input(format!("RYTHM_UPDATER_ENDPOINT: {e}")))?;
@@ -92,7 +96,58 @@ fn updater(app: &AppHandle) -> UiResult<Updater> {
             builder = builder.pubkey(pubkey);
         }
     }
+    if !overridden && !has_update_server(&configured_endpoints(app)) {
+        return Err(UiError::new(
+            ErrorCode::Unsupported,
+            "This build has no update server configured. Updates come with your \
+             organisation's installer.",
+        ));
+    }
     builder.build().map_err(update_error)
+}
+
+/// `plugins.updater.endpoints` of tauri.conf.json (as built, `--config` overrides included).
+fn configured_endpoints(app: &AppHandle) -> Vec<String> {
+    app.config()
+        .plugins
+        .0
+        .get("updater")
+        .and_then(|updater| updater.get("endpoints"))
+        .and_then(|endpoints| endpoints.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether any endpoint is a real address: the committed configuration's placeholder is on
+/// `.invalid` (RFC 2606), which never resolves, until a release sets its own server.
+fn has_update_server(endpoints: &[String]) -> bool {
+    endpoints.iter().any(|endpoint| {
+        tauri::Url::parse(endpoint)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .is_some_and(|host| host != "invalid" && !host.ends_with(".invalid"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_update_server;
+
+    #[test]
+    fn the_invalid_placeholder_is_no_update_server() {
+        let placeholder = "https://updates.example.invalid/app/{{target}}/latest.json";
+        assert!(!has_update_server(&[placeholder.to_owned()]));
+        assert!(!has_update_server(&[]));
+        assert!(!has_update_server(&["not a url".to_owned()]));
+        assert!(has_update_server(&[
+            placeholder.to_owned(),
+            "https://updates.rythm.example.com/latest.json".to_owned()
+        ]));
+    }
 }
 
 fn info(app: &AppHandle, update: Option<&Update>) -> UpdateInfo {

@@ -116,3 +116,15 @@ fn an_update_with_a_wrong_signature_is_refused() {
         "the app was replaced despite the bad signature"
     );
 }
+
+#[test]
+fn without_an_update_server_the_check_says_so() {
+    // The committed tauri.conf.json's endpoint is a placeholder on `.invalid`.
+    let app = App::start();
+    let refused = app
+        .invoke("check_for_update", json!({}))
+        .expect_err("no update server is configured");
+    assert_eq!(refused["code"], "unsupported", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no update server configured"), "{message}");
+}
