@@ -6,6 +6,7 @@ pub mod backup;
 mod bridge;
 pub mod download;
 pub mod prune;
+mod psql_guard;
 pub mod restore;
 mod sql_stream;
 pub mod verify;

@@ -6,13 +6,16 @@
 //! of its input without a COMMIT), ends psql's session with the transaction open, so the
 //! server rolls it back and the target is left exactly as it was. (`psql
 //! --single-transaction` would COMMIT at the end of its input, whatever cut it short.)
+//! psql runs in restricted mode throughout, so the backup's SQL cannot run backslash
+//! commands (`\!`, `\connect`) on this machine; see `psql_guard`.
 
 use std::io::{self, Read, Write};
-use std::process::{ChildStdin, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
+use super::psql_guard::{self, RestrictGuard};
 use super::{Cancel, Phase, Progress};
 use crate::catalog::{sniff_compression, sniff_format, Compression, DumpFormat, SNIFF_LEN};
 use crate::codec;
@@ -112,6 +115,7 @@ pub fn restore_stream<R: Read + Send>(
     let format = sniff_format(&head);
     tracing::info!(source = %label, database = %target.describe(), ?format, ?compression, "restore started");
 
+    psql_guard::require_restrict_support(server.tools.version())?;
     let psql_command = PgCommand::new(&server.tools.path(ToolKind::Psql), target.password())
         .arg("--no-psqlrc")
         .arg("--no-password")
@@ -124,31 +128,37 @@ pub fn restore_stream<R: Read + Send>(
     let mut psql = psql_command.spawn()?;
     let mut psql_in = psql.take_stdin().expect("stdin is piped");
     let mut tail = Tail::default();
-    let preamble = if reset {
-        format!("BEGIN;\n{RESET_DATABASE_SQL}\n")
-    } else {
-        "BEGIN;\n".to_owned()
-    };
+    // Restricted mode first: from here on psql runs SQL only (see psql_guard).
+    let mut preamble = format!("\\restrict {}\nBEGIN;\n", psql_guard::restrict_key());
+    if reset {
+        preamble.push_str(RESET_DATABASE_SQL);
+        preamble.push('\n');
+    }
 
     let fed = psql_in
         .write_all(preamble.as_bytes())
         .map_err(|_| Feed::PsqlGone);
+    let mut script_in = RestrictGuard::new(psql_in);
     let fed = fed.and_then(|()| match format {
-        DumpFormat::Plain => copy(&mut decoded, &mut psql_in, Some(&mut tail), cancel),
+        DumpFormat::Plain => copy(&mut decoded, &mut script_in, Some(&mut tail), cancel),
         DumpFormat::Custom => {
-            through_pg_restore(server, &mut decoded, &mut psql_in, &mut tail, cancel)
+            through_pg_restore(server, &mut decoded, &mut script_in, &mut tail, cancel)
         }
     });
-    if let Err(failure) = fed {
-        psql.kill();
-        return Err(match failure {
-            Feed::Cancelled => Error::Cancelled,
-            Feed::Read(e) => read_failed(&label, e),
-            Feed::Archive(detail) => corrupt(detail),
-            // psql closed its input: it stopped on an SQL error and rolled back.
-            Feed::PsqlGone => restore_failed(target, psql.wait().err()),
-        });
-    }
+    let fed = fed.and_then(|()| script_in.finish().map_err(|_| Feed::PsqlGone));
+    let mut psql_in = match fed {
+        Ok(psql_in) => psql_in,
+        Err(failure) => {
+            psql.kill();
+            return Err(match failure {
+                Feed::Cancelled => Error::Cancelled,
+                Feed::Read(e) => read_failed(&label, e),
+                Feed::Archive(detail) => corrupt(detail),
+                // psql closed its input: it stopped on an SQL error and rolled back.
+                Feed::PsqlGone => restore_failed(target, psql.wait().err()),
+            });
+        }
+    };
 
     let (bytes, sha256) = digest.lock().unwrap_or_else(|e| e.into_inner()).finish();
     let checksum_verified = match &input.expected_sha256 {
@@ -205,7 +215,7 @@ enum Feed {
 fn through_pg_restore(
     server: &Server,
     archive: &mut (impl Read + Send),
-    psql_in: &mut ChildStdin,
+    psql_in: &mut impl Write,
     tail: &mut Tail,
     cancel: &Cancel,
 ) -> Result<(), Feed> {

@@ -1,6 +1,7 @@
-//! Damaged backups: a flipped byte, a truncated dump, a truncated archive, an SQL error
-//! half-way, an empty file. Each restore fails with a clear error and leaves the target
-//! database exactly as it was.
+//! Damaged and hostile backups: a flipped byte, a truncated dump, a truncated archive, an SQL
+//! error half-way, an empty file, psql backslash commands slipped into a plain dump. Each
+//! restore fails with a clear error and leaves the target database exactly as it was (and
+//! runs nothing on this machine).
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,33 @@ fn cut_at_line(bytes: &[u8], fraction: f64) -> Vec<u8> {
         .expect("a line end")
         + 1;
     bytes[..end].to_vec()
+}
+
+/// The plain dump of `case` with `lines` inserted between two statements past its middle
+/// (not inside COPY data).
+fn dump_with_inserted(case: &Case, lines: &str) -> Vec<u8> {
+    let full = case.target.raw_dump(&["--format=plain"]);
+    let middle = full.len() / 2;
+    let at = middle
+        + full[middle..]
+            .windows(6)
+            .position(|w| w == b"\n--\n--")
+            .expect("a section header")
+        + 1;
+    let mut changed = full[..at].to_vec();
+    changed.extend_from_slice(lines.as_bytes());
+    changed.extend_from_slice(&full[at..]);
+    changed
+}
+
+/// The dump's own `\restrict` key (pg_dump 15.14 and later write one).
+fn dump_key(dump: &[u8]) -> String {
+    let text = String::from_utf8_lossy(dump);
+    text.lines()
+        .find_map(|l| l.strip_prefix("\\restrict "))
+        .expect("the dump has a \\restrict line")
+        .trim()
+        .to_owned()
 }
 
 struct Case {
@@ -160,18 +188,7 @@ async fn truncated_uncompressed_archive_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_error_half_way_rolls_everything_back() {
     let case = Case::new(StoreKind::Local, DumpFormat::Plain, Compression::None);
-    let full = case.target.raw_dump(&["--format=plain"]);
-    // Between two statements past the middle (not inside COPY data).
-    let middle = full.len() / 2;
-    let at = middle
-        + full[middle..]
-            .windows(6)
-            .position(|w| w == b"\n--\n--")
-            .expect("a section header")
-        + 1;
-    let mut broken = full[..at].to_vec();
-    broken.extend_from_slice(b"SELECT 1 / 0;\n");
-    broken.extend_from_slice(&full[at..]);
+    let broken = dump_with_inserted(&case, "SELECT 1 / 0;\n");
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("broken.sql");
     std::fs::write(&file, &broken).unwrap();
@@ -181,6 +198,35 @@ async fn sql_error_half_way_rolls_everything_back() {
         error.to_string().contains("division by zero"),
         "psql's error is shown: {error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_commands_in_a_dump_run_nothing_and_change_nothing() {
+    let case = Case::new(StoreKind::Local, DumpFormat::Plain, Compression::None);
+    let folder = tempfile::tempdir().unwrap();
+    let marker = folder.path().join("owned");
+    let shell = format!("\\! touch {}\n", marker.display());
+    let key = dump_key(&case.target.raw_dump(&["--format=plain"]));
+    for (label, lines) in [
+        ("a shell escape", shell.clone()),
+        // Ending the restriction with the dump's own key: psql's key is another one.
+        (
+            "\\unrestrict with the dump's key",
+            format!("\\unrestrict {key}\n{shell}"),
+        ),
+        ("a \\connect", "\\connect postgres\n".to_owned()),
+        ("a second \\restrict", format!("\\restrict abc\n{shell}")),
+    ] {
+        let file = folder.path().join("hostile.sql");
+        std::fs::write(&file, dump_with_inserted(&case, &lines)).unwrap();
+        let error = case.restore(RestoreSource::File(file), false).await;
+        assert_eq!(error.code(), ErrorCode::RestoreFailed, "{label}: {error}");
+        assert!(
+            error.to_string().contains("restricted") || error.to_string().contains("key"),
+            "{label}: psql's refusal is shown: {error}"
+        );
+        assert!(!marker.exists(), "{label}: the shell command ran");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
