@@ -133,23 +133,6 @@ fn has_update_server(endpoints: &[String]) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::has_update_server;
-
-    #[test]
-    fn the_invalid_placeholder_is_no_update_server() {
-        let placeholder = "https://updates.example.invalid/app/{{target}}/latest.json";
-        assert!(!has_update_server(&[placeholder.to_owned()]));
-        assert!(!has_update_server(&[]));
-        assert!(!has_update_server(&["not a url".to_owned()]));
-        assert!(has_update_server(&[
-            placeholder.to_owned(),
-            "https://updates.rythm.example.com/latest.json".to_owned()
-        ]));
-    }
-}
-
 fn info(app: &AppHandle, update: Option<&Update>) -> UpdateInfo {
     let date = update.and_then(|u| u.date).and_then(|d| {
         d.format(&time::format_description::well_known::Rfc3339)
@@ -172,4 +155,21 @@ fn update_error(error: tauri_plugin_updater::Error) -> UiError {
         _ => ErrorCode::Internal,
     };
     UiError::new(code, format!("update failed: {error}")).with_detail(format!("{error:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_update_server;
+
+    #[test]
+    fn the_invalid_placeholder_is_no_update_server() {
+        let placeholder = "https://updates.example.invalid/app/{{target}}/latest.json";
+        assert!(!has_update_server(&[placeholder.to_owned()]));
+        assert!(!has_update_server(&[]));
+        assert!(!has_update_server(&["not a url".to_owned()]));
+        assert!(has_update_server(&[
+            placeholder.to_owned(),
+            "https://updates.rythm.example.com/latest.json".to_owned()
+        ]));
+    }
 }

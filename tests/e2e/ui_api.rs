@@ -11,7 +11,7 @@ use serde_json::json;
 use rythm_backup_core::jobs::backup::BackupRequest;
 use rythm_backup_core::{BackupKind, Compression, DumpFormat};
 
-use crate::support::ui::{id, property, wait_idle, wait_passed, LONG};
+use crate::support::ui::{assert_secret_nowhere, id, property, wait_idle, wait_passed, LONG};
 use crate::support::{ApiServer, App, AppOptions, FileServer, TestDb};
 
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -106,6 +106,9 @@ fn an_api_profile_signs_in_lists_and_creates_through_the_ui() {
         wait_passed(&app, check);
     }
     app.screenshot("17-api-checks");
+    assert_secret_nowhere(&app, &server.admin_password, "the admin's password");
+    // Every token is a JWT, and every JWT starts with the base64 of `{"alg":`.
+    assert_secret_nowhere(&app, "eyJhbGciOi", "a session token");
     app.click(&id("profile-done"));
 
     // The server's list, then a backup made by the server, listed and stored.

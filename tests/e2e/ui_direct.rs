@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::support::ui::{attribute, click_fresh, id, is_disabled, wait_idle, wait_passed, LONG};
+use crate::support::ui::{
+    assert_secret_nowhere, attribute, click_fresh, id, is_disabled, wait_idle, wait_passed, LONG,
+};
 use crate::support::{App, AppOptions, TestDb};
 
 fn count(db: &TestDb) -> String {
@@ -75,6 +77,7 @@ fn a_direct_profile_through_the_ui() {
         wait_passed(&app, check);
     }
     app.screenshot("03-connection-checks");
+    assert_secret_nowhere(&app, &db.password, "the database password");
     app.click(&id("profile-done"));
 
     // An empty list, then a backup and its row.
@@ -161,4 +164,5 @@ fn a_direct_profile_through_the_ui() {
         std::thread::sleep(Duration::from_millis(500));
         app.screenshot(shot);
     }
+    assert_secret_nowhere(&app, &db.password, "the database password");
 }

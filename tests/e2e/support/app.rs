@@ -137,6 +137,29 @@ impl App {
         self.home.path().join("downloads")
     }
 
+    /// Files under the app's home (its config with profiles.json, its data with the logs,
+    /// its cache) whose bytes contain `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, needle: &[u8], found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, needle, found);
+                } else if std::fs::read(&path)
+                    .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.home.path(), needle.as_bytes(), &mut found);
+        found
+    }
+
     pub fn title(&self) -> String {
         self.session.title().expect("the page title")
     }

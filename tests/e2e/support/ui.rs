@@ -62,3 +62,19 @@ pub fn property(app: &App, css: &str, name: &str) -> serde_json::Value {
         vec![css.into(), name.into()],
     )
 }
+
+/// Fails when `secret` is anywhere the app keeps or shows things: the page's markup, the
+/// value of any field, or a file of the app (profiles, settings, activity, logs). Secrets
+/// belong in the OS keychain only.
+pub fn assert_secret_nowhere(app: &App, secret: &str, what: &str) {
+    let page = app.execute(
+        "return document.documentElement.outerHTML + [...document.querySelectorAll('input, \
+         textarea, select')].map((e) => e.value).join('\\n')",
+        vec![],
+    );
+    let page = page.as_str().unwrap_or_default();
+    assert!(!page.is_empty(), "the page's markup could not be read");
+    assert!(!page.contains(secret), "{what} is in the page");
+    let files = app.files_containing(secret);
+    assert!(files.is_empty(), "{what} is in these files: {files:?}");
+}
