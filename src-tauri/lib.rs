@@ -2,6 +2,7 @@
 //! front end (`ui/`) calls. It stays thin: the engine, `rythm-backup-core`, does the work.
 
 mod bindings;
+mod close_guard;
 mod commands;
 mod error;
 mod job_run;
@@ -40,6 +41,7 @@ pub fn run() {
             app.manage(AppState::new(profiles, paths));
             Ok(())
         })
+        .on_window_event(close_guard::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::profiles::list_profiles,
             commands::profiles::save_profile,

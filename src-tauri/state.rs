@@ -6,7 +6,7 @@
 //! still running. Quick operations (delete, prune, profile changes) take the profile's slot
 //! under an id of their own, so they too wait for a running job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -126,10 +126,21 @@ struct RunningJob {
 
 /// The running jobs, keyed by profile: a profile runs one job at a time.
 #[derive(Clone, Default)]
-pub struct Jobs(Arc<Mutex<HashMap<String, RunningJob>>>);
+pub struct Jobs(Arc<Mutex<Registry>>);
+
+#[derive(Default)]
+struct Registry {
+    running: HashMap<String, RunningJob>,
+    /// Ids cancelled before their job was registered (a click on Cancel can overtake the
+    /// command that starts the job): such a job starts cancelled.
+    early_cancels: VecDeque<String>,
+}
+
+/// How many early cancels are remembered; older ones are forgotten.
+const EARLY_CANCELS_KEPT: usize = 32;
 
 impl Jobs {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, RunningJob>> {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -145,8 +156,8 @@ impl Jobs {
             Some(id) => checked_job_id(id)?,
             None => format!("{}-{}", action_id(action), next_number()),
         };
-        let mut jobs = self.lock();
-        if let Some(running) = jobs.get(profile) {
+        let mut registry = self.lock();
+        if let Some(running) = registry.running.get(profile) {
             let v = &running.view;
             return Err(UiError::new(
                 ErrorCode::Busy,
@@ -159,12 +170,16 @@ impl Jobs {
                 ),
             ));
         }
-        if jobs.values().any(|j| j.view.job_id == id) {
+        if registry.running.values().any(|j| j.view.job_id == id) {
             return Err(UiError::invalid_input(format!(
                 "job id {id:?} is already in use"
             )));
         }
         let cancel = Cancel::new();
+        if let Some(at) = registry.early_cancels.iter().position(|c| *c == id) {
+            registry.early_cancels.remove(at);
+            cancel.cancel();
+        }
         let view = JobView {
             job_id: id.clone(),
             profile: profile.to_owned(),
@@ -175,7 +190,7 @@ impl Jobs {
             view,
             cancel: cancel.clone(),
         };
-        jobs.insert(profile.to_owned(), job);
+        registry.running.insert(profile.to_owned(), job);
         Ok(JobGuard {
             jobs: self.clone(),
             profile: profile.to_owned(),
@@ -184,21 +199,49 @@ impl Jobs {
         })
     }
 
-    /// Fires a job's cancellation token; `false` when no such job runs.
+    /// Fires a job's cancellation token; `false` when no such job runs yet, in which case
+    /// the job starts cancelled if it comes.
     pub fn cancel(&self, job_id: &str) -> bool {
-        let jobs = self.lock();
-        let found = jobs.values().find(|j| j.view.job_id == job_id);
+        let mut registry = self.lock();
+        let found = registry.running.values().find(|j| j.view.job_id == job_id);
         if let Some(job) = found {
             tracing::info!(job = job_id, profile = %job.view.profile, "cancelling a job");
             job.cancel.cancel();
+            return true;
         }
-        found.is_some()
+        if registry.early_cancels.len() == EARLY_CANCELS_KEPT {
+            registry.early_cancels.pop_front();
+        }
+        registry.early_cancels.push_back(job_id.to_owned());
+        false
     }
 
     pub fn running(&self) -> Vec<JobView> {
-        let mut views: Vec<JobView> = self.lock().values().map(|j| j.view.clone()).collect();
+        let mut views: Vec<JobView> = self
+            .lock()
+            .running
+            .values()
+            .map(|j| j.view.clone())
+            .collect();
         views.sort_by(|a, b| a.profile.cmp(&b.profile));
         views
+    }
+
+    /// "a backup (demo) and a download (prod)", or `None` when nothing runs.
+    pub fn describe_running(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .running()
+            .iter()
+            .map(|j| format!("{} ({})", j.action.describe(), j.profile))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" and "))
+    }
+
+    /// Asks every running job to stop (the app is closing).
+    pub fn cancel_all(&self) {
+        for job in self.lock().running.values() {
+            job.cancel.cancel();
+        }
     }
 }
 
@@ -212,12 +255,13 @@ pub struct JobGuard {
 
 impl Drop for JobGuard {
     fn drop(&mut self) {
-        let mut jobs = self.jobs.lock();
-        if jobs
+        let mut registry = self.jobs.lock();
+        if registry
+            .running
             .get(&self.profile)
             .is_some_and(|j| j.view.job_id == self.id)
         {
-            jobs.remove(&self.profile);
+            registry.running.remove(&self.profile);
         }
     }
 }
@@ -257,6 +301,40 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancel_before_the_job_starts_is_kept_for_it() {
+        let jobs = Jobs::default();
+        assert!(!jobs.cancel("job-early"), "not running yet");
+        let job = jobs
+            .start("prod", Some("job-early".into()), Action::DownloadBackup)
+            .unwrap();
+        assert!(job.cancel.is_cancelled(), "it starts cancelled");
+        drop(job);
+        let again = jobs
+            .start("prod", Some("job-early".into()), Action::DownloadBackup)
+            .unwrap();
+        assert!(!again.cancel.is_cancelled(), "an early cancel is used once");
+        drop(again);
+        for n in 0..=EARLY_CANCELS_KEPT {
+            jobs.cancel(&format!("never-{n}"));
+        }
+        assert_eq!(jobs.lock().early_cancels.len(), EARLY_CANCELS_KEPT);
+    }
+
+    #[test]
+    fn running_jobs_are_described_and_all_cancelled_on_quit() {
+        let jobs = Jobs::default();
+        assert_eq!(jobs.describe_running(), None);
+        let backup = jobs.start("demo", None, Action::CreateBackup).unwrap();
+        let download = jobs.start("prod", None, Action::DownloadBackup).unwrap();
+        assert_eq!(
+            jobs.describe_running().as_deref(),
+            Some("a backup (demo) and a download (prod)")
+        );
+        jobs.cancel_all();
+        assert!(backup.cancel.is_cancelled() && download.cancel.is_cancelled());
+    }
 
     #[test]
     fn one_job_per_profile_and_cancel_by_id() {

@@ -7,11 +7,12 @@
 use rythm_backup_core::ErrorCode;
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 use tauri_plugin_updater::{Update, Updater, UpdaterExt};
 use ts_rs::TS;
 
 use crate::error::{UiError, UiResult};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -48,6 +49,7 @@ pub async fn install_update(
     app: AppHandle,
     on_event: Channel<UpdateEvent>,
 ) -> UiResult<UpdateInfo> {
+    no_job_running(&app, "installing an update")?;
     let update = updater(&app)?.check().await.map_err(update_error)?;
     let Some(update) = update else {
         return Err(UiError::new(
@@ -74,8 +76,21 @@ pub async fn install_update(
 }
 
 #[tauri::command]
-pub fn restart_app(app: AppHandle) {
+pub fn restart_app(app: AppHandle) -> UiResult<()> {
+    no_job_running(&app, "restarting")?;
     app.restart();
+}
+
+/// An install may end the process (Windows installers do) and a restart does: neither may
+/// cut a backup, download or restore short.
+fn no_job_running(app: &AppHandle, what: &str) -> UiResult<()> {
+    match app.state::<AppState>().jobs.describe_running() {
+        None => Ok(()),
+        Some(running) => Err(UiError::new(
+            ErrorCode::Busy,
+            format!("{running} is running: wait for it to finish, or cancel it, before {what}"),
+        )),
+    }
 }
 
 fn updater(app: &AppHandle) -> UiResult<Updater> {

@@ -44,6 +44,11 @@ pub struct RestoreInput {
     #[serde(default)]
     #[ts(optional)]
     pub create: Option<bool>,
+    /// API mode, when the server's database name is unknown: `confirm` repeats the backup's
+    /// name instead, and the server is sent no database name to check.
+    #[serde(default)]
+    #[ts(optional)]
+    pub confirmed_by_backup_name: Option<bool>,
 }
 
 #[tauri::command]
@@ -91,7 +96,12 @@ pub async fn download_backup(
         let outcome = backups
             .download(&name, destination, true, &run.progress, run.cancel())
             .await?;
-        local_copies::record(&state, &profile, &outcome)?;
+        // The verified file is in place whatever happens to the list: a list that cannot be
+        // written is worth a warning in the log, not a failed download.
+        if let Err(e) = local_copies::record(&state, &profile, &outcome) {
+            tracing::warn!(error = %e.message, path = %outcome.path.display(),
+                "the download is complete but could not be added to the local copies");
+        }
         Ok::<_, UiError>(outcome)
     }
     .await;
@@ -140,6 +150,13 @@ pub async fn restore_backup(
     let run = JobRun::start(&state, &profile, job_id, Action::RestoreBackup, on_event)?;
     let result = async {
         let backups = state.profiles.open(&profile).await?;
+        if options.confirmed_by_backup_name == Some(true) && options.confirm.trim() != name.as_str()
+        {
+            return Err(UiError::new(
+                ErrorCode::ConfirmationMismatch,
+                format!("type the backup's name, {name}, to confirm the restore"),
+            ));
+        }
         let options = restore_options(backups.as_engine(), options)?;
         Ok::<_, UiError>(
             backups
@@ -155,7 +172,8 @@ pub async fn restore_backup(
 }
 
 /// Restores a downloaded file with no store involved (but the safety backup's upload):
-/// direct profiles only.
+/// direct profiles only. Only a listed local copy is accepted, and its sha256 recorded at
+/// download must still match.
 #[tauri::command]
 pub async fn restore_local_copy(
     state: State<'_, AppState>,
@@ -170,7 +188,11 @@ pub async fn restore_local_copy(
         let backups = state.profiles.open(&profile).await?;
         let engine = direct(backups.as_ref(), "restoring a local copy")?;
         let options = restore_options(Some(engine), options)?;
-        let source = RestoreSource::File(path);
+        let copy = local_copies::listed(&state, &path)?;
+        let source = RestoreSource::CheckedFile {
+            path: copy.path,
+            sha256: copy.sha256,
+        };
         Ok::<_, UiError>(
             engine
                 .restore(source, options, &run.progress, run.cancel())
@@ -194,6 +216,7 @@ fn restore_options(engine: Option<&Engine>, input: RestoreInput) -> UiResult<Res
     let target = match input.target_database.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(database) => {
+            check_database_name(database)?;
             let configured = engine
                 .and_then(|e| e.config().database.as_ref())
                 .ok_or_else(|| {
@@ -206,13 +229,27 @@ fn restore_options(engine: Option<&Engine>, input: RestoreInput) -> UiResult<Res
             Some(configured.with_database(database))
         }
     };
+    // A direct profile always knows its database: the name must be typed there.
+    let database_unknown = engine.is_none() && input.confirmed_by_backup_name == Some(true);
     Ok(RestoreOptions {
         target,
         create: input.create.unwrap_or(false),
         confirm: input.confirm,
         skip_safety_backup: input.skip_safety_backup,
         terminate_connections: input.terminate_connections,
+        database_unknown,
     })
+}
+
+/// PostgreSQL truncates longer names to 63 bytes, which would restore into another
+/// database than the one typed; control characters have no place in one.
+fn check_database_name(database: &str) -> UiResult<()> {
+    if database.len() > 63 || database.chars().any(char::is_control) {
+        return Err(UiError::invalid_input(
+            "a database name has at most 63 bytes and no control characters",
+        ));
+    }
+    Ok(())
 }
 
 fn direct<'a>(backups: &'a dyn Backups, what: &str) -> UiResult<&'a Engine> {
@@ -246,20 +283,41 @@ pub async fn delete_backup(
 }
 
 /// Applies retention (direct profiles). A dry run only lists what would go, and runs even
-/// while another job does.
+/// while another job does. The real run takes the names the person reviewed (`approved`)
+/// and deletes only those still due: nothing that was not on the list shown.
 #[tauri::command]
 pub async fn prune(
     state: State<'_, AppState>,
     profile: String,
     dry_run: bool,
+    approved: Option<Vec<String>>,
 ) -> UiResult<PruneOutcome> {
+    let approved = match (dry_run, approved) {
+        (true, _) => None,
+        (false, Some(names)) => Some(
+            names
+                .iter()
+                .map(|n| BackupName::parse(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Error::from)?,
+        ),
+        (false, None) => {
+            return Err(UiError::invalid_input(
+                "a prune deletes only the backups of a reviewed dry run: none were given",
+            ))
+        }
+    };
     let _slot = match dry_run {
         true => None,
         false => Some(state.jobs.start(&profile, None, Action::Prune)?),
     };
     let result = async {
         let backups = state.profiles.open(&profile).await?;
-        Ok::<_, UiError>(direct(backups.as_ref(), "pruning")?.prune(dry_run).await?)
+        let engine = direct(backups.as_ref(), "pruning")?;
+        Ok::<_, UiError>(match &approved {
+            None => engine.prune(true).await?,
+            Some(names) => engine.prune_approved(names).await?,
+        })
     }
     .await;
     if dry_run {
@@ -284,4 +342,20 @@ pub async fn cancel_job(state: State<'_, AppState>, job_id: String) -> UiResult<
 #[tauri::command]
 pub async fn running_jobs(state: State<'_, AppState>) -> UiResult<Vec<JobView>> {
     Ok(state.jobs.running())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_database_name;
+
+    #[test]
+    fn database_names_postgres_would_truncate_or_that_hold_control_characters_are_refused() {
+        assert!(check_database_name("rythm_copy").is_ok());
+        assert!(check_database_name(&"d".repeat(63)).is_ok());
+        assert!(check_database_name(&"d".repeat(64)).is_err());
+        // 32 two-byte characters: 64 bytes.
+        assert!(check_database_name(&"é".repeat(32)).is_err());
+        assert!(check_database_name("a\u{0}b").is_err());
+        assert!(check_database_name("a\nb").is_err());
+    }
 }

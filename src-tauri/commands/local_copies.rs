@@ -93,9 +93,39 @@ pub async fn remove_from_list(state: State<'_, AppState>, path: PathBuf) -> UiRe
     Ok(removed)
 }
 
-/// Shows a file (or folder) selected in the OS file manager.
+/// The listed copy at `path` (compared as absolute, resolved paths): the page may only
+/// name files this app downloaded.
+pub fn listed(state: &AppState, path: &Path) -> UiResult<LocalCopy> {
+    let wanted = resolved(path);
+    let file: CopiesFile = json_file::read(&state.paths.local_copies_file())?;
+    file.copies
+        .into_iter()
+        .find(|c| resolved(&c.path) == wanted)
+        .ok_or_else(|| {
+            UiError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "{} is not among the local copies this app downloaded",
+                    path.display()
+                ),
+            )
+        })
+}
+
+fn resolved(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Shows a listed local copy, or the log folder, selected in the OS file manager.
 #[tauri::command]
-pub async fn show_in_folder(app: AppHandle, path: PathBuf) -> UiResult<()> {
+pub async fn show_in_folder(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: PathBuf,
+) -> UiResult<()> {
+    if resolved(&path) != resolved(&state.paths.log_dir) {
+        listed(&state, &path)?;
+    }
     ensure_exists(&path)?;
     app.opener().reveal_item_in_dir(&path).map_err(|e| {
         UiError::internal(format!("cannot show {} in its folder: {e}", path.display()))

@@ -15,7 +15,7 @@ use ts_rs::TS;
 use crate::commands::activity::logged;
 use crate::commands::checks::{self, Check};
 use crate::commands::settings;
-use crate::error::UiResult;
+use crate::error::{UiError, UiResult};
 use crate::state::{Action, AppState};
 
 /// A profile as the front end sees it: no secret, only whether each is stored.
@@ -101,6 +101,9 @@ pub async fn save_profile(
     input: ProfileInput,
 ) -> UiResult<ProfileView> {
     let name = input.name.clone();
+    if let ProfileMode::Api { base_url, .. } = &input.mode {
+        refuse_unencrypted(base_url)?;
+    }
     let _slot = state.jobs.start(&name, None, Action::SaveProfile)?;
     // A settings file that cannot be read must not block profiles: the built-in defaults.
     let defaults = settings::load(&state)
@@ -170,4 +173,55 @@ pub async fn test_connection(state: State<'_, AppState>, name: String) -> UiResu
         ProfileMode::Direct { .. } => checks::direct(&state.profiles, &profile).await,
         ProfileMode::Api { base_url, .. } => checks::api(&state.profiles, &name, base_url).await,
     })
+}
+
+/// The password and then the session token travel to an API profile's server: over plain
+/// `http://` only to this computer itself.
+fn refuse_unencrypted(base_url: &str) -> UiResult<()> {
+    let url = url::Url::parse(base_url.trim())
+        .map_err(|e| UiError::invalid_input(format!("the server address {base_url:?}: {e}")))?;
+    let local = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if local => Ok(()),
+        "http" => Err(UiError::invalid_input(
+            "use https://: over http:// the password and the session token would cross the \
+             network unencrypted (http:// is accepted for this computer only)",
+        )),
+        other => Err(UiError::invalid_input(format!(
+            "the server address must start with https://, not {other}://"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuse_unencrypted;
+
+    #[test]
+    fn http_is_for_this_computer_only() {
+        for ok in [
+            "https://rythm.example.com",
+            "https://10.0.0.5:8443/base",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(refuse_unencrypted(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://rythm.example.com",
+            "http://10.0.0.5:3000",
+            "http://localhost.evil.example",
+            "ftp://rythm.example.com",
+            "not a url",
+        ] {
+            assert!(refuse_unencrypted(refused).is_err(), "{refused}");
+        }
+    }
 }

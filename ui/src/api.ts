@@ -106,7 +106,10 @@ export const restoreLocalCopy = (
 export const deleteBackup = (profile: string, name: string): Promise<void> => call("delete_backup", { profile, name });
 
 /** Direct profiles only; a dry run only lists what would go. */
-export const prune = (profile: string, dryRun: boolean): Promise<PruneOutcome> => call("prune", { profile, dryRun });
+/** A dry run (`approved` null) lists what retention would delete; the real run deletes only the
+ *  `approved` names (those reviewed) that are still due. */
+export const prune = (profile: string, approved: string[] | null): Promise<PruneOutcome> =>
+  call("prune", { profile, dryRun: approved === null, approved });
 
 /** `false` when no job has this id. The job's own call then rejects with `cancelled`. */
 export const cancelJob = (jobId: string): Promise<boolean> => call("cancel_job", { jobId });

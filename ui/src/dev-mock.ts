@@ -363,7 +363,8 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
     await sleep(400);
     const list = [...(backups[p.name] ?? [])].sort((x, y) => Date.parse(y.createdAt) - Date.parse(x.createdAt));
     const cutoff = Date.now() - p.settings.retentionDays * DAY;
-    const old = list.slice(1).filter((x) => Date.parse(x.createdAt) < cutoff);
+    const approved = (a.approved ?? null) as string[] | null;
+    const old = list.slice(1).filter((x) => Date.parse(x.createdAt) < cutoff && (a.dryRun || (approved ?? []).includes(x.name)));
     if (!a.dryRun) backups[p.name] = list.filter((x) => !old.includes(x));
     return { dryRun: !!a.dryRun, retentionDays: p.settings.retentionDays, deleted: old.map((x) => ({ name: x.name, size: x.size, createdAt: x.createdAt })), kept: list.length - old.length };
   },

@@ -29,6 +29,10 @@ pub struct RestoreOptions {
     pub confirm: String,
     pub skip_safety_backup: bool,
     pub terminate_connections: bool,
+    /// API mode, when the server's database name could not be shown (the RYTHM API names
+    /// none): the person confirmed by typing the backup's name instead, and the request
+    /// carries no `confirm` (the server restores into its own database).
+    pub database_unknown: bool,
 }
 
 /// What a successful backup did, retention included.
@@ -110,7 +114,7 @@ impl Engine {
             backup::run(&self.store, self.database()?, request, progress, cancel).await,
         )?;
         let (pruned, prune_error) =
-            match prune::run(&self.store, self.config.retention_days, false).await {
+            match prune::run(&self.store, self.config.retention_days, false, None).await {
                 Ok(p) => (p.deleted.into_iter().map(|d| d.name).collect(), None),
                 Err(e) => {
                     tracing::warn!(error = %e, "retention after the backup failed");
@@ -195,7 +199,21 @@ impl Engine {
     pub async fn prune(&self, dry_run: bool) -> Result<PruneOutcome> {
         logged(
             "prune",
-            prune::run(&self.store, self.config.retention_days, dry_run).await,
+            prune::run(&self.store, self.config.retention_days, dry_run, None).await,
+        )
+    }
+
+    /// Prunes only backups of `approved` (a reviewed dry run) that are still due.
+    pub async fn prune_approved(&self, approved: &[BackupName]) -> Result<PruneOutcome> {
+        logged(
+            "prune",
+            prune::run(
+                &self.store,
+                self.config.retention_days,
+                false,
+                Some(approved),
+            )
+            .await,
         )
     }
 

@@ -15,4 +15,9 @@ targetDatabase?: string,
 /**
  * Direct mode: create the target database when it does not exist.
  */
-create?: boolean, };
+create?: boolean, 
+/**
+ * API mode, when the server's database name is unknown: `confirm` repeats the backup's
+ * name instead, and the server is sent no database name to check.
+ */
+confirmedByBackupName?: boolean, };

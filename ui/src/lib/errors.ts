@@ -12,33 +12,11 @@ export interface HumanError {
   detail: string | null;
 }
 
-const KNOWN_CODES: readonly ErrorCode[] = [
-  "invalid_name",
-  "invalid_input",
-  "not_found",
-  "config",
-  "storage_auth",
-  "unreachable",
-  "tool_missing",
-  "dump_failed",
-  "restore_failed",
-  "corrupt_backup",
-  "checksum_mismatch",
-  "database_in_use",
-  "confirmation_mismatch",
-  "already_exists",
-  "cancelled",
-  "io",
-  "internal",
-  "auth_required",
-  "not_admin",
-  "unsupported",
-  "keychain_unavailable",
-  "busy",
-];
-
+/** Whether `value` is one of the engine's codes. `SENTENCES` is typed
+ *  `Record<ErrorCode, …>`, so the type check fails until it has every code of the generated
+ *  bindings: the list of known codes cannot drift from the Rust enum. */
 function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === "string" && (KNOWN_CODES as readonly string[]).includes(value);
+  return typeof value === "string" && Object.hasOwn(SENTENCES, value);
 }
 
 /**

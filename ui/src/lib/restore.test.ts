@@ -7,6 +7,7 @@ import {
   confirmationMatches,
   DEFAULT_CHOICES,
   effectiveDatabase,
+  expectedConfirmation,
   newDatabaseProblem,
   restoreOptions,
   summaryOfLocal,
@@ -50,12 +51,22 @@ describe("step 2: the typed confirmation", () => {
   it("stays disabled while a job runs", () => {
     expect(canRestore(t, DEFAULT_CHOICES, "rythm", true)).toBe(false);
   });
-  it("accepts any non-empty name when the server decides (API mode, unknown database)", () => {
+  it("asks for the backup's name when the database is unknown (API mode) and says so", () => {
     const unknown = targetFor(apiMode, "backup", NAME, null, null);
+    expect(expectedConfirmation(unknown, DEFAULT_CHOICES)).toEqual({ text: NAME, kind: "backup" });
     expect(canRestore(unknown, DEFAULT_CHOICES, "", false)).toBe(false);
-    expect(canRestore(unknown, DEFAULT_CHOICES, "whatever", false)).toBe(true);
+    expect(canRestore(unknown, DEFAULT_CHOICES, "whatever", false)).toBe(false);
+    expect(canRestore(unknown, DEFAULT_CHOICES, ` ${NAME} `, false)).toBe(true);
+    expect(restoreOptions(unknown, DEFAULT_CHOICES, NAME)).toEqual({
+      confirm: NAME,
+      skipSafetyBackup: false,
+      terminateConnections: false,
+      confirmedByBackupName: true,
+    });
     const known = targetFor(apiMode, "backup", NAME, null, "rythm");
+    expect(expectedConfirmation(known, DEFAULT_CHOICES)).toEqual({ text: "rythm", kind: "database" });
     expect(canRestore(known, DEFAULT_CHOICES, "whatever", false)).toBe(false);
+    expect(canRestore(known, DEFAULT_CHOICES, NAME, false)).toBe(false);
   });
 });
 

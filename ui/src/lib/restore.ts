@@ -101,15 +101,24 @@ export function canContinue(target: RestoreTarget, choices: RestoreChoices): boo
   return true;
 }
 
-/**
- * Does the typed confirmation match? Exact and case-sensitive (databases are); only
- * surrounding whitespace is forgiven. When the UI does not know the name (API mode, a server
- * whose listing names no database) any non-empty text is sent and the server checks it.
- */
-export function confirmationMatches(typed: string, expected: string | null): boolean {
+/** What step 2 asks the person to type. */
+export interface Confirmation {
+  text: string;
+  /** The target database's name; or, when the UI cannot know it (an API whose listing names
+   *  no database, as the RYTHM platform's), the backup's name. */
+  kind: "database" | "backup";
+}
+
+export function expectedConfirmation(target: RestoreTarget, choices: RestoreChoices): Confirmation {
+  const database = effectiveDatabase(target, choices);
+  return database !== null ? { text: database, kind: "database" } : { text: target.name, kind: "backup" };
+}
+
+/** Does the typed confirmation match? Exact and case-sensitive (databases are); only
+ *  surrounding whitespace is forgiven. */
+export function confirmationMatches(typed: string, expected: string): boolean {
   const t = typed.trim();
-  if (!t) return false;
-  return expected === null ? true : t === expected;
+  return t !== "" && t === expected;
 }
 
 /** Whether the final "Restore" button is enabled. */
@@ -121,7 +130,7 @@ export function canRestore(
 ): boolean {
   if (running) return false;
   if (!canContinue(target, choices)) return false;
-  return confirmationMatches(typed, effectiveDatabase(target, choices));
+  return confirmationMatches(typed, expectedConfirmation(target, choices).text);
 }
 
 /** The options for `restore_backup` / `restore_local_copy`. */
@@ -135,6 +144,7 @@ export function restoreOptions(
     skipSafetyBackup: choices.skipSafetyBackup,
     terminateConnections: choices.terminateConnections,
   };
+  if (expectedConfirmation(target, choices).kind === "backup") options.confirmedByBackupName = true;
   if (target.direct && choices.intoNew) {
     options.targetDatabase = choices.newDatabase.trim();
     options.create = true;

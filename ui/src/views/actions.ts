@@ -127,7 +127,7 @@ export function openPruneModal(profile: Profile): void {
   modal.setBody(h("div", { class: "loading-line" }, spinner(), h("span", { text: "Checking what retention would delete…" })));
   modal.setFooter(cancel);
   api
-    .prune(profile.name, true)
+    .prune(profile.name, null)
     .then((plan) => {
       if (plan.deleted.length === 0) {
         modal.setBody(
@@ -181,7 +181,7 @@ export function openPruneModal(profile: Profile): void {
         cancel.disabled = true;
         modal.setBusy(true);
         try {
-          const done = await api.prune(profile.name, false);
+          const done = await api.prune(profile.name, plan.deleted.map((b) => b.name));
           modal.setBusy(false);
           modal.close();
           toast({ kind: "success", title: `Pruned ${done.deleted.length} backup${done.deleted.length === 1 ? "" : "s"}`, message: `${done.kept} kept.` });

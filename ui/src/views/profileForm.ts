@@ -2,6 +2,7 @@
 // (PostgreSQL and Azure or a local folder). Secrets go to the shell once and are never shown
 // again. After saving, the connection check runs.
 
+import { serverUrlProblem } from "../lib/serverUrl";
 import * as api from "../api";
 import type { Compression, DumpFormat, ProfileInput, ProfileSettings } from "../bindings";
 import { afterSignIn, loadProfiles, profiles, setActive, settings } from "../state";
@@ -156,7 +157,8 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
     else if (n !== allowExisting && profiles.value.some((p) => p.name === n)) problems.push([name, `A profile named “${n}” exists already. Choose another name.`]);
     if (mode === "api") {
       const url = apiUrl.input.value.trim();
-      if (!/^https?:\/\/[^\s/]+/i.test(url)) problems.push([apiUrl, "Enter the server's address, starting with https:// (or http:// on a local network)."]);
+      const urlProblem = serverUrlProblem(url);
+      if (urlProblem) problems.push([apiUrl, urlProblem]);
       if (!/^[^\s@]+@[^\s@]+$/.test(apiEmail.input.value.trim())) problems.push([apiEmail, "Enter the email you sign in with."]);
       if (!apiPassword.input.value) problems.push([apiPassword, "Enter your password."]);
     } else {

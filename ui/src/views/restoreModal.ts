@@ -13,6 +13,7 @@ import {
   canRestore,
   confirmationMatches,
   effectiveDatabase,
+  expectedConfirmation,
   newDatabaseProblem,
   restoreOptions,
   summaryOfLocal,
@@ -155,7 +156,10 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
   function step2(): void {
     const s = newStep();
     modal.setTitle(TITLES[target.kind], "Step 2 of 2 · Confirm");
-    const expected = effectiveDatabase(target, choices);
+    const confirmation = expectedConfirmation(target, choices);
+    const expected = confirmation.text;
+    const byBackupName = confirmation.kind === "backup";
+    const database = effectiveDatabase(target, choices);
     const replaces = !(target.direct && choices.intoNew);
     const id = uid("confirm");
     const input = h("input", {
@@ -176,11 +180,11 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
       typed = input.value;
       const ok = canRestore(target, choices, typed, jobBlocker(profile.name) !== null);
       const blocker = jobBlocker(profile.name);
-      setDisabled(submit, ok ? null : blocker ?? (expected ? `Type ${expected} to enable` : "Type the database name to enable"));
+      setDisabled(submit, ok ? null : blocker ?? `Type ${expected} to enable`);
       const matches = confirmationMatches(typed, expected);
       state.replaceChildren();
       state.className = `confirm-state${matches ? " ok" : ""}`;
-      if (matches) state.append(icon("check", 14), expected ? " Name matches" : " The server checks the name");
+      if (matches) state.append(icon("check", 14), " Name matches");
       else if (typed.trim()) state.append("Doesn't match yet");
     };
     input.addEventListener("input", update);
@@ -200,7 +204,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
         "p",
         { class: "modal-lead" },
         replaces ? "You are about to replace all data in " : "You are about to create ",
-        h("strong", { text: expected ?? "the server's database" }),
+        h("strong", { text: database ?? "the server's database" }),
         " on ",
         h("strong", { text: target.server }),
         " with ",
@@ -210,12 +214,14 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
       h(
         "div",
         { class: "field" },
-        h("label", { for: id, class: "field-label" }, "Type ", expected ? h("strong", { class: "mono confirm-name", text: expected }) : "the name of the server's database", " to confirm"),
+        h("label", { for: id, class: "field-label" }, byBackupName ? "Type the backup's name " : "Type ", h("strong", { class: "mono confirm-name", text: expected }), " to confirm"),
         input,
         h("p", {
           id: `${id}-hint`,
           class: "field-hint",
-          text: expected ? "Exactly as shown, case-sensitive." : "The server checks that it matches the database it restores into.",
+          text: byBackupName
+            ? "Exactly as shown. The server does not say which database it restores into, so the backup's name confirms instead."
+            : "Exactly as shown, case-sensitive.",
         }),
         state,
       ),
@@ -346,10 +352,23 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     modal.setTitle(cancelled ? "Restore cancelled" : "Restore failed", "");
     const again = button({ label: "Back to options", variant: "secondary", testid: "restore-retry", onClick: () => step1() });
     const close = button({ label: "Close", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
+    // Offline with a local copy: the safety backup is what needs the storage.
+    const offlineHint =
+      !cancelled && err?.code === "unreachable" && takesSafetyBackup(target, choices)
+        ? callout(
+            "info",
+            "info",
+            h("p", {
+              testid: "restore-offline-hint",
+              text: "The safety backup is written to the backup storage, which can't be reached. To restore without it (offline), go back to the options and tick “Skip the safety backup”.",
+            }),
+          )
+        : null;
     modal.setBody(
       cancelled
         ? callout("info", "info", h("p", { text: "The restore was cancelled. The database is unchanged." }))
         : errorBox(e, [], "The restore did not complete"),
+      ...(offlineHint ? [offlineHint] : []),
     );
     modal.setFooter(again, close);
     modal.focus(close);

@@ -111,6 +111,7 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
         confirm: args.confirm,
         skip_safety_backup: args.no_safety_backup,
         terminate_connections: args.terminate_connections,
+        database_unknown: false,
     };
     let outcome = engine
         .restore(source, options, &ctx.progress, &ctx.cancel)

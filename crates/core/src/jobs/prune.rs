@@ -62,16 +62,23 @@ pub fn expired(
         .collect()
 }
 
+/// With `approved` (the names a person reviewed in a dry run), only backups both approved
+/// and still due are deleted: one that a new backup or a changed list has saved since stays,
+/// and one that came due after the review waits for the next prune.
 pub async fn run(
     store: &Arc<dyn BlobStore>,
     retention_days: u32,
     dry_run: bool,
+    approved: Option<&[BackupName]>,
 ) -> Result<PruneOutcome> {
     let started = std::time::Instant::now();
     let now = OffsetDateTime::now_utc();
     tracing::info!(retention_days, dry_run, "prune started");
     let entries = entries_newest_first(&store.list().await?, now, retention_days);
-    let doomed = expired(&entries, now, retention_days);
+    let mut doomed = expired(&entries, now, retention_days);
+    if let Some(approved) = approved {
+        doomed.retain(|entry| approved.contains(&entry.name));
+    }
     let mut deleted = Vec::new();
     for entry in &doomed {
         if !dry_run {

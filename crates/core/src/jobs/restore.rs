@@ -24,13 +24,21 @@ pub enum RestoreSource {
     Stored(BackupName),
     /// A local copy (a download), restorable with no storage at all.
     File(PathBuf),
+    /// A local copy whose sha256 is known (recorded when it was downloaded and verified):
+    /// a file changed since is refused like a damaged backup.
+    CheckedFile {
+        path: PathBuf,
+        sha256: String,
+    },
 }
 
 impl RestoreSource {
     fn label(&self) -> String {
         match self {
             RestoreSource::Stored(name) => name.to_string(),
-            RestoreSource::File(path) => path.display().to_string(),
+            RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
+                path.display().to_string()
+            }
         }
     }
 }
@@ -94,7 +102,7 @@ pub async fn run(
                 Some(info.size),
             )
         }
-        RestoreSource::File(path) => {
+        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
             let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
             if !meta.is_file() {
                 return Err(Error::InvalidInput(format!(
@@ -102,7 +110,11 @@ pub async fn run(
                     path.display()
                 )));
             }
-            (None, Some(meta.len()))
+            let expected = match &request.source {
+                RestoreSource::CheckedFile { sha256, .. } => Some(sha256.clone()),
+                _ => None,
+            };
+            (expected, Some(meta.len()))
         }
     };
 
@@ -268,7 +280,7 @@ async fn stream_source(
             })
             .await?
         }
-        RestoreSource::File(path) => {
+        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
             let path = path.clone();
             tokio::task::spawn_blocking(move || {
                 let file =

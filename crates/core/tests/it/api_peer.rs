@@ -264,6 +264,33 @@ async fn restore_and_delete_answer_ok() {
 }
 
 #[tokio::test]
+async fn a_restore_confirmed_by_the_backups_name_sends_no_database_name() {
+    let peer = Peer::start().await;
+    let c = signed_in(&peer).await;
+    let options = RestoreOptions {
+        confirm: OLDER.into(),
+        database_unknown: true,
+        ..RestoreOptions::default()
+    };
+    c.restore(&name(OLDER), options, &Progress::none(), &Cancel::new())
+        .await
+        .unwrap();
+    let restore = peer.backup_requests().pop().unwrap();
+    assert_eq!(restore.path, format!("/api/backups/{OLDER}/restore"));
+    assert!(
+        restore.body.get("confirm").is_none_or(|c| c.is_null()),
+        "no database name is sent: {}",
+        restore.body
+    );
+    // Without the flag an empty confirmation is still refused before any request.
+    let refused = c
+        .restore(&name(OLDER), confirm(""), &Progress::none(), &Cancel::new())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InvalidInput, "{refused}");
+}
+
+#[tokio::test]
 async fn restore_options_of_direct_mode_are_refused() {
     let peer = Peer::start().await;
     let c = signed_in(&peer).await;

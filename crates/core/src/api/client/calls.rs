@@ -152,13 +152,13 @@ impl Backups for ApiClient {
             ));
         }
         let confirm = options.confirm.trim();
-        if confirm.is_empty() {
+        if confirm.is_empty() && !options.database_unknown {
             return Err(Error::InvalidInput(
                 "a restore needs a confirmation: the name of the database it replaces".into(),
             ));
         }
         let body = RestoreRequestBody {
-            confirm: Some(confirm.to_owned()),
+            confirm: (!options.database_unknown).then(|| confirm.to_owned()),
             skip_safety_backup: options.skip_safety_backup,
             terminate_connections: options.terminate_connections,
         };
