@@ -203,11 +203,11 @@ print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] =
         return 1
     }
     contents=$(dpkg-deb -c "$deb")
-    grep -q ' \./usr/bin/rythm-backup-admin$' <<<"$contents" || {
+    grep -qE ' (\./)?usr/bin/rythm-backup-admin$' <<<"$contents" || {
         echo "no usr/bin/rythm-backup-admin in $deb" >&2
         return 1
     }
-    grep -q '\./usr/share/applications/.*\.desktop$' <<<"$contents" || {
+    grep -qE ' (\./)?usr/share/applications/.+\.desktop$' <<<"$contents" || {
         echo "no desktop entry in $deb" >&2
         return 1
     }

@@ -47,6 +47,11 @@ fn confirm_restore(app: &App, db: &TestDb, shot: Option<&str>) {
 fn a_direct_profile_through_the_ui() {
     let db = TestDb::create();
     db.query("CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)");
+    // Some bulk, so that sizes and progress look like a real database's.
+    db.query(
+        "CREATE TABLE workouts AS SELECT g AS id, 'Workout ' || g || repeat(md5(g::text), 4) \
+         AS title FROM generate_series(1, 30000) g",
+    );
     let store = tempfile::tempdir().expect("a store folder");
     let saves = tempfile::tempdir().expect("a save folder");
     let app = App::start_with(AppOptions::new().env(

@@ -85,7 +85,7 @@ impl EngineConfig {
                 .parse()
                 .map_err(|e| Error::Config(format!("BACKUP_COMPRESSION: {e}")))?,
         };
-        let created_by = lookup("USER").or_else(|| lookup("USERNAME"));
+        let created_by = os_user(&lookup);
         Ok(EngineConfig {
             database,
             storage,
@@ -144,4 +144,34 @@ mod tests {
             .to_string();
         assert!(!err.contains("supersecret"), "{err}");
     }
+
+    #[test]
+    fn created_by_is_the_os_user_even_without_user_variables() {
+        assert_eq!(
+            config(&[("USER", "ada")]).unwrap().created_by.as_deref(),
+            Some("ada")
+        );
+        assert_eq!(
+            config(&[("USERNAME", "grace")])
+                .unwrap()
+                .created_by
+                .as_deref(),
+            Some("grace")
+        );
+        // Neither variable (a service, `env -i`): the account's name from the OS.
+        let fallback = config(&[]).unwrap().created_by;
+        assert!(
+            fallback.as_deref().is_some_and(|n| !n.trim().is_empty()),
+            "{fallback:?}"
+        );
+    }
+}
+
+/// Who runs this process, for a backup's `created_by`: `USER` (Unix) or `USERNAME`
+/// (Windows), else the OS account's name.
+pub(crate) fn os_user(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    lookup("USER")
+        .or_else(|| lookup("USERNAME"))
+        .or_else(|| whoami::username().ok())
+        .filter(|name| !name.trim().is_empty())
 }

@@ -413,9 +413,7 @@ impl Profiles {
                     retention_days: profile.settings.retention_days,
                     format: profile.settings.format,
                     compression: profile.settings.compression,
-                    created_by: std::env::var("USER")
-                        .or_else(|_| std::env::var("USERNAME"))
-                        .ok(),
+                    created_by: crate::config::os_user(&|k| std::env::var(k).ok()),
                 };
                 Ok(Box::new(Engine::new(config)?))
             }
