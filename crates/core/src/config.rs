@@ -104,6 +104,15 @@ pub fn default_backup_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("backups"))
 }
 
+/// Who runs this process, for a backup's `created_by`: `USER` (Unix) or `USERNAME`
+/// (Windows), else the OS account's name.
+pub(crate) fn os_user(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    lookup("USER")
+        .or_else(|| lookup("USERNAME"))
+        .or_else(|| whoami::username().ok())
+        .filter(|name| !name.trim().is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,13 +174,4 @@ mod tests {
             "{fallback:?}"
         );
     }
-}
-
-/// Who runs this process, for a backup's `created_by`: `USER` (Unix) or `USERNAME`
-/// (Windows), else the OS account's name.
-pub(crate) fn os_user(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
-    lookup("USER")
-        .or_else(|| lookup("USERNAME"))
-        .or_else(|| whoami::username().ok())
-        .filter(|name| !name.trim().is_empty())
 }

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +228,9 @@ struct ProfilesFile {
 pub struct Profiles {
     dir: PathBuf,
     keychain: Keychain,
+    /// Serialises read-change-write of `profiles.json` within this process, so two changes
+    /// at once (two profiles saved from two windows or commands) both land.
+    edits: Arc<Mutex<()>>,
 }
 
 impl Profiles {
@@ -252,6 +256,7 @@ impl Profiles {
         Profiles {
             dir: dir.into(),
             keychain,
+            edits: Arc::default(),
         }
     }
 
@@ -300,6 +305,7 @@ impl Profiles {
     /// `set_secret` or `login`.
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
+        let _edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         let mut profiles = self.list()?;
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile.clone());
@@ -309,6 +315,7 @@ impl Profiles {
     /// Removes a profile and its keychain entries; `false` when there was none.
     pub fn remove(&self, name: &str) -> Result<bool> {
         validate_profile_name(name)?;
+        let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         let mut profiles = self.list()?;
         let before = profiles.len();
         profiles.retain(|p| p.name != name);
@@ -316,6 +323,7 @@ impl Profiles {
         if removed {
             self.write(profiles)?;
         }
+        drop(edit);
         self.keychain.delete_all(name)?;
         Ok(removed)
     }

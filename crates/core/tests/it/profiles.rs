@@ -233,3 +233,28 @@ async fn direct_profiles_open_with_their_secrets() {
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::Unsupported);
 }
+
+#[test]
+fn profiles_saved_at_the_same_time_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = Profiles::new(dir.path(), Keychain::in_memory());
+    std::thread::scope(|scope| {
+        for n in 0..16 {
+            let profiles = profiles.clone();
+            scope.spawn(move || {
+                let profile = api_profile(&format!("p{n}"), "https://rythm.example.com", "a@b.c");
+                profiles.save(&profile).unwrap();
+            });
+        }
+    });
+    let mut names: Vec<String> = profiles
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..16).map(|n| format!("p{n}")).collect();
+    expected.sort();
+    assert_eq!(names, expected, "a concurrent save was lost");
+}
