@@ -1,13 +1,17 @@
 //! A direct profile through the real UI (clicks and typing on `data-testid`s, no `invoke`):
 //! the test PostgreSQL with a local folder store, through the connection checks, a backup,
-//! its download, a restore, the roll back and a delete. Screenshots of each main screen go
+//! its download, a restore, the roll back, a delete and an edit of the profile that keeps its
+//! stored password. Screenshots of each main screen go
 //! to `RYTHM_E2E_SCREENSHOTS`. The profile's password goes to the OS keychain: run under
 //! `keyctl session -` (scripts/test.sh does).
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::ui::{
-    assert_secret_nowhere, attribute, click_fresh, id, is_disabled, wait_idle, wait_passed, LONG,
+    assert_secret_nowhere, attribute, click_fresh, id, is_disabled, property, wait_idle,
+    wait_passed, LONG,
 };
 use crate::support::{App, AppOptions, TestDb};
 
@@ -168,6 +172,22 @@ fn a_direct_profile_through_the_ui() {
         app.click(&id(nav));
         std::thread::sleep(Duration::from_millis(500));
         app.screenshot(shot);
+    }
+
+    // Edit the profile without retyping the password: the form is filled in, the password
+    // field is empty, and the checks still pass (the stored password was kept).
+    app.click(&id("nav-profiles"));
+    app.click(&id("edit-profile-local"));
+    app.find(&id("profile-form"));
+    assert_eq!(property(&app, &id("db-host"), "value"), json!(db.host));
+    assert_eq!(property(&app, &id("db-name"), "value"), json!(db.name));
+    assert_eq!(property(&app, &id("db-password"), "value"), json!(""));
+    assert_eq!(property(&app, &id("profile-name"), "readOnly"), json!(true));
+    app.screenshot("20-edit-profile");
+    app.click(&id("profile-save"));
+    app.find(&id("connection-checks"));
+    for check in ["database", "pg_tools", "storage"] {
+        wait_passed(&app, check);
     }
     assert_secret_nowhere(&app, &db.password, "the database password");
 }

@@ -67,6 +67,34 @@ const NEW_PROFILE: Route = {
     ),
 };
 
+/** `#/profiles/edit/NAME`: the profile form for an existing profile. */
+const EDIT_PROFILE_PREFIX = "/profiles/edit/";
+
+function editProfileRoute(path: string): Route {
+  const name = decodeURIComponent(path.slice(EDIT_PROFILE_PREFIX.length));
+  return {
+    path,
+    label: "Edit profile",
+    icon: "pencil",
+    testid: "",
+    usesProfile: false,
+    render: (scope) => {
+      const profile = profiles.value.find((p) => p.name === name);
+      return h(
+        "section",
+        { class: "page page-narrow" },
+        h(
+          "div",
+          { class: "card form-card" },
+          profile
+            ? profileForm(scope, { editing: profile, onCancel: () => history.back(), onDone: () => (location.hash = "#/profiles") })
+            : h("p", { class: "muted", testid: "edit-profile-missing", text: `There is no profile named “${name}”.` }),
+        ),
+      );
+    },
+  };
+}
+
 const app = document.getElementById("app")!;
 let shell: { main: HTMLElement; page: HTMLElement; nav: Map<string, HTMLAnchorElement>; scope: Scope } | null = null;
 let pageScope = new Scope();
@@ -228,7 +256,12 @@ function route(focusTitle: boolean): void {
     if (focusTitle) app.querySelector<HTMLElement>("h1, h2")?.setAttribute("tabindex", "-1");
     return;
   }
-  const r = path === NEW_PROFILE.path ? NEW_PROFILE : ROUTES.find((x) => x.path === path) ?? ROUTES[0]!;
+  const r =
+    path === NEW_PROFILE.path
+      ? NEW_PROFILE
+      : path.startsWith(EDIT_PROFILE_PREFIX)
+        ? editProfileRoute(path)
+        : ROUTES.find((x) => x.path === path) ?? ROUTES[0]!;
   currentRoute = r;
   const s = mountShell();
   for (const [p, a] of s.nav) {

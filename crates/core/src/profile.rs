@@ -302,14 +302,23 @@ impl Profiles {
     }
 
     /// Adds a profile or replaces the one with its name. Secrets are set apart, with
-    /// `set_secret` or `login`.
+    /// `set_secret` or `login`; a replaced profile's secrets that no longer fit it are
+    /// deleted (see `stale_secrets`), so a token never travels to another server.
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
-        let _edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         let mut profiles = self.list()?;
+        let old = profiles.iter().find(|p| p.name == profile.name).cloned();
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile.clone());
-        self.write(profiles)
+        self.write(profiles)?;
+        drop(edit);
+        if let Some(old) = old {
+            for kind in stale_secrets(&old.mode, &profile.mode) {
+                self.keychain.delete(&profile.name, kind)?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes a profile and its keychain entries; `false` when there was none.
@@ -448,6 +457,52 @@ impl Profiles {
         temp.persist(&path)
             .map_err(|e| Error::io("cannot replace", &path, e.error))?;
         Ok(())
+    }
+}
+
+/// The secrets of a profile saved as `old` that must not stay when it becomes `new`: a
+/// sign-in belongs to one server and account, a database password to one server and user,
+/// and a mode or store no longer used needs none of its secrets.
+fn stale_secrets(old: &ProfileMode, new: &ProfileMode) -> Vec<SecretKind> {
+    use ProfileMode::{Api, Direct};
+    match (old, new) {
+        (
+            Api {
+                base_url: old_url,
+                email: old_email,
+            },
+            Api { base_url, email },
+        ) => {
+            if old_url != base_url || old_email != email {
+                vec![SecretKind::ApiToken]
+            } else {
+                vec![]
+            }
+        }
+        (Api { .. }, Direct { .. }) => vec![SecretKind::ApiToken],
+        (Direct { .. }, Api { .. }) => {
+            vec![SecretKind::DbPassword, SecretKind::AzureConnectionString]
+        }
+        (
+            Direct {
+                database: old_db,
+                storage: old_storage,
+            },
+            Direct { database, storage },
+        ) => {
+            let mut stale = vec![];
+            if (&old_db.host, old_db.port, &old_db.user)
+                != (&database.host, database.port, &database.user)
+            {
+                stale.push(SecretKind::DbPassword);
+            }
+            if matches!(old_storage, StorageSettings::Azure { .. })
+                && !matches!(storage, StorageSettings::Azure { .. })
+            {
+                stale.push(SecretKind::AzureConnectionString);
+            }
+            stale
+        }
     }
 }
 

@@ -14,6 +14,7 @@ const PATHS = {
   refresh:
     '<path d="M19.5 12a7.5 7.5 0 0 1-13.2 4.9"/><path d="M4.5 12a7.5 7.5 0 0 1 13.2-4.9"/><path d="M18 3.8v3.6h-3.6"/><path d="M6 20.2v-3.6h3.6"/>',
   plus: '<path d="M12 5v14M5 12h14"/>',
+  pencil: '<path d="M15.5 5.5l3 3L8 19H5v-3z"/><path d="m13.5 7.5 3 3"/>',
   clock: '<circle cx="12" cy="12" r="8.5"/><path d="M12 7.5V12l3 2"/>',
   sliders:
     '<path d="M4 7h9M17 7h3M4 17h3M11 17h9"/><circle cx="15" cy="7" r="2"/><circle cx="9" cy="17" r="2"/>',

@@ -1,11 +1,12 @@
-// Adding a connection profile: API mode (server URL, email, password → sign in) or direct mode
-// (PostgreSQL and Azure or a local folder). Secrets go to the shell once and are never shown
-// again. After saving, the connection check runs.
+// Adding or editing a connection profile: API mode (server URL, email, password → sign in) or
+// direct mode (PostgreSQL and Azure or a local folder). Secrets go to the shell once and are
+// never shown again; when editing, an empty secret field keeps the stored secret. After
+// saving, the connection check runs.
 
 import { serverUrlProblem } from "../lib/serverUrl";
 import * as api from "../api";
 import type { Compression, DumpFormat, ProfileInput, ProfileSettings } from "../bindings";
-import { afterSignIn, loadProfiles, profiles, setActive, settings } from "../state";
+import { afterSignIn, loadProfiles, profiles, setActive, settings, type Profile } from "../state";
 import { h, Scope, uid } from "../ui/dom";
 import { icon } from "../ui/icons";
 import { toast } from "../ui/toast";
@@ -35,11 +36,13 @@ function suggestedName(): string {
   return "";
 }
 
-/** The form; `done` is called with the saved profile's name when the person continues. */
-export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; onDone: (name: string) => void }): HTMLElement {
-  let mode: "api" | "direct" = "api";
-  let storage: "azure" | "local" = "azure";
-  const d = defaults();
+/** The form; `done` is called with the saved profile's name when the person continues.
+ *  With `editing`, it changes that profile (its name stays). */
+export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; onDone: (name: string) => void; editing?: Profile }): HTMLElement {
+  const editing = o.editing ?? null;
+  let mode: "api" | "direct" = editing?.mode.type ?? "api";
+  let storage: "azure" | "local" = editing?.mode.type === "direct" ? editing.mode.storage.type : "azure";
+  const d = editing?.settings ?? defaults();
 
   const name = field({ label: "Profile name", testid: "profile-name", value: suggestedName(), required: true, hint: "How this connection appears in the app: letters, digits, “-” or “_”.", autocomplete: "off" });
 
@@ -71,7 +74,8 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   const localDir = field({ label: "Folder", testid: "local-dir", placeholder: "/var/backups/rythm", required: true, hint: "An absolute path; backups are written here with a metadata file beside each." });
   const azureBox = h("div", { class: "grid-2" }, h("div", { class: "span-2" }, connString.root), container.root);
   const localBox = h("div", { class: "grid-2" }, h("div", { class: "span-2" }, localDir.root));
-  localBox.hidden = true;
+  azureBox.hidden = storage !== "azure";
+  localBox.hidden = storage !== "local";
   const storageChoice = segmented({
     legend: "Where backups are stored",
     name: uid("storage"),
@@ -98,12 +102,14 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
     ),
     h("fieldset", { class: "form-section" }, h("legend", { class: "form-section-title", text: "Storage" }), storageChoice.root, azureBox, localBox),
   );
-  directSection.hidden = true;
+  directSection.hidden = mode !== "direct";
+  apiSection.hidden = mode !== "api";
 
   // Settings
   const retention = field({ label: "Keep backups for (days)", testid: "profile-retention", value: String(d.retentionDays), inputmode: "numeric", width: "sm", required: true });
   const format = selectField({ label: "Format", testid: "profile-format", value: d.format, options: FORMAT_OPTIONS });
   const compression = selectField({ label: "Compression", testid: "profile-compression", value: d.compression, options: COMPRESSION_OPTIONS });
+  if (editing) fillFrom(editing);
   const settingsSection = h(
     "details",
     { class: "form-more", testid: "profile-settings" },
@@ -124,12 +130,12 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
       mode = v;
       apiSection.hidden = v !== "api";
       directSection.hidden = v !== "direct";
-      submitLabel.textContent = v === "api" ? "Sign in and save" : "Save and test";
+      submitLabel.textContent = submitText();
     },
   });
 
   const errorSlot = h("div", { class: "form-error" });
-  const submitLabel = h("span", { text: "Sign in and save" });
+  const submitLabel = h("span", { text: submitText() });
   const submit = h("button", { type: "submit", class: "btn btn-primary", testid: "profile-save" }, submitLabel);
   const cancel = o.onCancel ? button({ label: "Cancel", variant: "secondary", testid: "profile-cancel", onClick: o.onCancel }) : null;
 
@@ -137,7 +143,17 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   const form = h(
     "form",
     { class: "profile-form", testid: "profile-form", novalidate: true, "aria-labelledby": "profile-form-title" },
-    h("div", { class: "form-head" }, h("h2", { id: "profile-form-title", class: "form-title", text: "Add a connection profile" }), h("p", { class: "muted", text: "A profile says where the backups are. You can add more later and switch between them." })),
+    h(
+      "div",
+      { class: "form-head" },
+      h("h2", { id: "profile-form-title", class: "form-title", text: editing ? `Edit “${editing.name}”` : "Add a connection profile" }),
+      h("p", {
+        class: "muted",
+        text: editing
+          ? "Change where this profile reaches the backups. Leave a password empty to keep the stored one; an API profile signs in again."
+          : "A profile says where the backups are. You can add more later and switch between them.",
+      }),
+    ),
     name.root,
     modeChoice.root,
     apiSection,
@@ -154,7 +170,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
     const problems: Array<[Field, string]> = [];
     const n = name.input.value.trim();
     if (!NAME.test(n)) problems.push([name, "Use 1–64 letters, digits, “-” or “_”, starting with a letter or digit."]);
-    else if (n !== allowExisting && profiles.value.some((p) => p.name === n)) problems.push([name, `A profile named “${n}” exists already. Choose another name.`]);
+    else if (n !== allowExisting && n !== editing?.name && profiles.value.some((p) => p.name === n)) problems.push([name, `A profile named “${n}” exists already. Choose another name.`]);
     if (mode === "api") {
       const url = apiUrl.input.value.trim();
       const urlProblem = serverUrlProblem(url);
@@ -168,7 +184,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
       if (!dbName.input.value.trim()) problems.push([dbName, "Enter the database name."]);
       if (!user.input.value.trim()) problems.push([user, "Enter the database user."]);
       if (storage === "azure") {
-        if (!connString.input.value.trim()) problems.push([connString, "Paste the storage account's connection string."]);
+        if (!connString.input.value.trim() && !keepsConnectionString()) problems.push([connString, "Paste the storage account's connection string."]);
         if (!container.input.value.trim()) problems.push([container, "Enter the container name."]);
       } else if (!localDir.input.value.trim()) problems.push([localDir, "Enter the folder to keep backups in."]);
     }
@@ -179,6 +195,37 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
     }
     for (const [f, message] of problems) f.setError(message);
     return problems[0]?.[0] ?? null;
+  }
+
+  function submitText(): string {
+    if (mode === "api") return "Sign in and save";
+    return editing ? "Save changes and test" : "Save and test";
+  }
+
+  /** Editing: the profile's current values (never a secret: the page has none). */
+  function fillFrom(p: Profile): void {
+    name.input.value = p.name;
+    name.input.readOnly = true;
+    if (p.mode.type === "api") {
+      apiUrl.input.value = p.mode.baseUrl;
+      apiEmail.input.value = p.mode.email;
+    } else {
+      const db = p.mode.database;
+      host.input.value = db.host;
+      port.input.value = String(db.port);
+      dbName.input.value = db.database;
+      user.input.value = db.user;
+      sslmode.select.value = db.sslmode ?? "";
+      if (p.mode.storage.type === "azure") container.input.value = p.mode.storage.container;
+      else localDir.input.value = p.mode.storage.dir;
+      if (p.hasPassword) dbPassword.input.placeholder = "Stored — leave empty to keep it";
+      if (p.hasConnectionString) connString.input.placeholder = "Stored — leave empty to keep it";
+    }
+  }
+
+  /** Whether a stored secret may stay (editing, same mode, and the shell keeps it). */
+  function keepsConnectionString(): boolean {
+    return editing?.mode.type === "direct" && editing.mode.storage.type === "azure" && editing.hasConnectionString;
   }
 
   function buildProfile(): ProfileInput {
@@ -249,7 +296,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
     } finally {
       busy = false;
       submit.disabled = false;
-      submitLabel.textContent = mode === "api" ? "Sign in and save" : "Save and test";
+      submitLabel.textContent = submitText();
     }
   });
 
@@ -270,6 +317,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   }
 
   void scope;
-  queueMicrotask(() => name.input.focus());
+  // Editing: the name stays, so the first field that can change takes the focus.
+  queueMicrotask(() => (editing ? (mode === "api" ? apiUrl : host) : name).input.focus());
   return form;
 }

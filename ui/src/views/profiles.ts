@@ -94,6 +94,9 @@ export function profilesPage(scope: Scope): HTMLElement {
         actions.push(out);
       }
     }
+    const edit = button({ label: "Edit", variant: "secondary", icon: "pencil", size: "sm", testid: `edit-profile-${p.name}`, onClick: () => (location.hash = `#/profiles/edit/${encodeURIComponent(p.name)}`) });
+    setDisabled(edit, jobBlocker(p.name));
+    actions.push(edit);
     const remove = button({ label: "Remove", variant: "danger-ghost", icon: "trash", size: "sm", testid: `remove-profile-${p.name}`, onClick: () => confirmRemove(p) });
     setDisabled(remove, jobBlocker(p.name));
     actions.push(remove);

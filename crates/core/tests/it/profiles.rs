@@ -258,3 +258,76 @@ fn profiles_saved_at_the_same_time_all_land() {
     expected.sort();
     assert_eq!(names, expected, "a concurrent save was lost");
 }
+
+#[test]
+fn a_changed_profile_drops_the_secrets_that_no_longer_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = Profiles::new(dir.path(), Keychain::in_memory());
+    let secret = |s: &str| Sensitive::new(s.to_owned());
+    let has = |kind| profiles.has_secret("p", kind).unwrap();
+
+    // API: the same server and account keep the sign-in; another server drops it.
+    profiles
+        .save(&api_profile("p", "https://a.example", "ada@a.example"))
+        .unwrap();
+    profiles
+        .set_secret("p", SecretKind::ApiToken, &secret("token-for-a"))
+        .unwrap();
+    let mut same = api_profile("p", "https://a.example", "ada@a.example");
+    same.settings.retention_days = 20;
+    profiles.save(&same).unwrap();
+    assert!(
+        has(SecretKind::ApiToken),
+        "a settings change keeps the sign-in"
+    );
+    profiles
+        .save(&api_profile("p", "https://b.example", "ada@a.example"))
+        .unwrap();
+    assert!(
+        !has(SecretKind::ApiToken),
+        "a token must never go to another server"
+    );
+
+    // API → direct → API: each mode's secrets go with it.
+    profiles
+        .set_secret("p", SecretKind::ApiToken, &secret("token"))
+        .unwrap();
+    let azure = || StorageSettings::Azure {
+        container: "c".into(),
+    };
+    profiles.save(&direct_profile("p", azure())).unwrap();
+    assert!(!has(SecretKind::ApiToken));
+    profiles
+        .set_secret("p", SecretKind::DbPassword, &secret("pw"))
+        .unwrap();
+    profiles
+        .set_secret("p", SecretKind::AzureConnectionString, &secret("conn"))
+        .unwrap();
+
+    // Direct: another database on the same server keeps the password; another host drops
+    // it; leaving Azure drops the connection string.
+    let mut other_db = direct_profile("p", azure());
+    if let ProfileMode::Direct { database, .. } = &mut other_db.mode {
+        database.database = "rythm_copy".into();
+    }
+    profiles.save(&other_db).unwrap();
+    assert!(has(SecretKind::DbPassword) && has(SecretKind::AzureConnectionString));
+    let mut other_host = direct_profile(
+        "p",
+        StorageSettings::Local {
+            dir: PathBuf::from("/backups"),
+        },
+    );
+    if let ProfileMode::Direct { database, .. } = &mut other_host.mode {
+        database.host = "elsewhere.example".into();
+    }
+    profiles.save(&other_host).unwrap();
+    assert!(
+        !has(SecretKind::DbPassword),
+        "another host: the password goes"
+    );
+    assert!(
+        !has(SecretKind::AzureConnectionString),
+        "no Azure: its secret goes"
+    );
+}
