@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::ui::{
-    assert_secret_nowhere, attribute, click_fresh, id, is_disabled, property, wait_idle,
-    wait_passed, LONG,
+    assert_secret_nowhere, attribute, click_fresh, dismiss_toasts, id, is_disabled, property,
+    wait_idle, wait_passed, LONG,
 };
 use crate::support::{App, AppOptions, TestDb};
 
@@ -170,6 +170,7 @@ fn a_direct_profile_through_the_ui() {
         ("nav-settings", "14-settings"),
     ] {
         app.click(&id(nav));
+        dismiss_toasts(&app);
         std::thread::sleep(Duration::from_millis(500));
         app.screenshot(shot);
     }

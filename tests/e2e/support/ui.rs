@@ -78,3 +78,11 @@ pub fn assert_secret_nowhere(app: &App, secret: &str, what: &str) {
     let files = app.files_containing(secret);
     assert!(files.is_empty(), "{what} is in these files: {files:?}");
 }
+
+/// Closes every notification, as a person would, so that a page's screenshot shows the page.
+pub fn dismiss_toasts(app: &App) {
+    for close in app.find_all("[data-testid=\"toast\"] .toast-close") {
+        let _ = app.session().click(&close);
+    }
+    app.wait_gone("[data-testid=\"toast\"]", DEFAULT_WAIT);
+}
