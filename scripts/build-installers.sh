@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the desktop app's installers with the Tauri CLI (pinned in ui/package.json): by
+# Builds the desktop app's installers with the Tauri CLI (pinned in scripts/lib/services.sh): by
 # default the .deb, which CI builds on every run. .rpm builds here too; AppImage needs
 # linuxdeploy, which the bundler downloads from GitHub; .msi/.exe (NSIS) and .dmg/.app are
 # configured in tauri.conf.json and build on Windows and macOS.
@@ -22,9 +22,13 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rythm-backup/target}
 
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
 bundles=${1:-deb}
 if [[ ! -d ui/node_modules ]]; then npm --prefix ui ci --no-audit --no-fund; fi
-tauri=$repo_root/ui/node_modules/.bin/tauri
+ensure_tauri_cli
+tauri=$TAURI_CLI
 
 key_dir=$(mktemp -d)
 trap 'rm -rf "$key_dir"' EXIT

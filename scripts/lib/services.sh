@@ -131,24 +131,46 @@ ensure_packages() {
     find_pg_bindir >/dev/null || svc_die "PostgreSQL installed but no /usr/lib/postgresql/*/bin/initdb"
 }
 
-# Installs the pinned Azurite with npm into the cache (no global install) unless it is
-# there already; exports AZURITE_BIN.
-ensure_azurite() {
-    local dir=${RYTHM_CACHE:-$HOME/.cache/rythm-backup}/azurite
-    local bin=$dir/node_modules/.bin/azurite-blob
-    local manifest=$dir/node_modules/azurite/package.json
+# _ensure_npm_tool PACKAGE VERSION BIN: installs PACKAGE@VERSION with npm into the cache
+# (its own folder, no global install) unless that version is there already; prints the path
+# of its executable BIN.
+_ensure_npm_tool() {
+    local package=$1 version=$2 bin_name=$3
+    local slug=${package#@}
+    slug=${slug//\//-} # @tauri-apps/cli -> tauri-apps-cli
+    local dir=${RYTHM_CACHE:-$HOME/.cache/rythm-backup}/$slug
+    local bin=$dir/node_modules/.bin/$bin_name
+    local manifest=$dir/node_modules/$package/package.json
     local installed=""
     if [[ -f $manifest ]]; then
         installed=$(node -p 'require(process.argv[1]).version' "$manifest" 2>/dev/null || true)
     fi
-    if [[ ! -x $bin || $installed != "$RYTHM_AZURITE_VERSION" ]]; then
-        svc_log "installing azurite@$RYTHM_AZURITE_VERSION into $dir"
+    if [[ ! -x $bin || $installed != "$version" ]]; then
+        svc_log "installing $package@$version into $dir"
         mkdir -p "$dir" || return 1
         npm install --prefix "$dir" --save-exact --no-audit --no-fund --loglevel=error \
-            "azurite@$RYTHM_AZURITE_VERSION" >&2 || return 1
-        [[ -x $bin ]] || svc_die "npm install did not produce $bin"
+            "$package@$version" >&2 || return 1
+        [[ -x $bin ]] || {
+            svc_die "npm install did not produce $bin"
+            return 1
+        }
     fi
-    export AZURITE_BIN=$bin
+    printf '%s\n' "$bin"
+}
+
+# The pinned Azurite; exports AZURITE_BIN.
+ensure_azurite() {
+    AZURITE_BIN=$(_ensure_npm_tool azurite "$RYTHM_AZURITE_VERSION" azurite-blob) || return 1
+    export AZURITE_BIN
+}
+
+# The Tauri CLI, pinned to the `tauri` crate's version (Cargo.lock); exports TAURI_CLI. It
+# lives in the cache rather than in ui/package.json: its lock file entries would name a
+# package per platform, and `npm ci` refuses a lock missing any of them.
+RYTHM_TAURI_CLI_VERSION=${RYTHM_TAURI_CLI_VERSION:-2.12.5}
+ensure_tauri_cli() {
+    TAURI_CLI=$(_ensure_npm_tool @tauri-apps/cli "$RYTHM_TAURI_CLI_VERSION" tauri) || return 1
+    export TAURI_CLI
 }
 
 # Prints a TCP port on 127.0.0.1 that is free right now (the kernel picks it).
