@@ -69,7 +69,13 @@ export async function downloadBackup(profile: Profile, entry: BackupEntry): Prom
     });
   } catch (e) {
     if (isCancelled(e)) {
-      if (transferStarted) toast({ kind: "info", title: "Download cancelled", message: "The partial file is kept so the download can resume." });
+      if (transferStarted) {
+        toast({
+          kind: "info",
+          title: "Download cancelled",
+          message: `What arrived is kept as ${entry.name}.part in the folder you chose. Download again to the same folder to continue where it stopped.`,
+        });
+      }
     }
     else errorToast("The download failed", e);
   }
