@@ -170,6 +170,8 @@ fn api_mode_gives_the_same_results_as_direct_mode() {
     let refused = api.run(&["restore", &name, "--confirm", "not-the-database", "--json"]);
     assert_eq!(refused.error_code(), "confirmation_mismatch");
     assert_eq!(db.count("t"), 100, "a refused restore changes nothing");
+    // That count's session may linger a moment; the restore would refuse to run beside it.
+    db.wait_idle();
 
     let restored = api
         .run(&["restore", &name, "--confirm", &db.name, "--json"])

@@ -52,8 +52,9 @@ fn ended(pid: u32) -> bool {
     }
 }
 
-/// Polls `found` until it returns something; panics if the CLI exits first or time runs out
-/// (then the backup was too quick to interrupt: the table must grow).
+/// Polls `found` until it returns something; panics if the CLI exits first (showing its
+/// stderr: it failed, or it was too quick to interrupt and the table must grow) or time runs
+/// out.
 fn wait_for<T>(child: &mut Child, what: &str, mut found: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -61,7 +62,11 @@ fn wait_for<T>(child: &mut Child, what: &str, mut found: impl FnMut() -> Option<
             return value;
         }
         if let Some(status) = child.try_wait().expect("poll the CLI") {
-            panic!("the CLI exited ({status}) before {what}; the backup was too quick");
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("the CLI exited ({status}) before {what}; stderr: {stderr}");
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
@@ -243,8 +248,10 @@ fn interrupted_restore(signal: &str) {
         .json();
     let name = created["name"].as_str().unwrap().to_owned();
     db.psql("CREATE TABLE sentinel (x int); INSERT INTO sentinel VALUES (42); DELETE FROM t WHERE id % 2 = 0;");
-    db.wait_idle();
     let rows_before = db.count("t");
+    // The session of that count can outlive its psql for a moment; the restore would see it
+    // and refuse with database_in_use (seen once on a loaded machine).
+    db.wait_idle();
 
     let mut child = cli.spawn(&[
         "restore",
