@@ -141,7 +141,7 @@ fn configured_endpoints(app: &AppHandle) -> Vec<String> {
 /// `.invalid` (RFC 2606), which never resolves, until a release sets its own server.
 fn has_update_server(endpoints: &[String]) -> bool {
     endpoints.iter().any(|endpoint| {
-        tauri::Url::parse(endpoint)
+        url::Url::parse(endpoint)
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .is_some_and(|host| host != "invalid" && !host.ends_with(".invalid"))

@@ -292,31 +292,23 @@ pub async fn prune(
     dry_run: bool,
     approved: Option<Vec<String>>,
 ) -> UiResult<PruneOutcome> {
-    let approved = match (dry_run, approved) {
-        (true, _) => None,
-        (false, Some(names)) => Some(
-            names
-                .iter()
-                .map(|n| BackupName::parse(n))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Error::from)?,
-        ),
-        (false, None) => {
-            return Err(UiError::invalid_input(
-                "a prune deletes only the backups of a reviewed dry run: none were given",
-            ))
-        }
-    };
-    let _slot = match dry_run {
-        true => None,
-        false => Some(state.jobs.start(&profile, None, Action::Prune)?),
-    };
+    // Names from the page are checked before they reach the store; none approved deletes none.
+    let approved = approved
+        .unwrap_or_default()
+        .iter()
+        .map(|n| BackupName::parse(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::from)?;
+    let _slot = (!dry_run)
+        .then(|| state.jobs.start(&profile, None, Action::Prune))
+        .transpose()?;
     let result = async {
         let backups = state.profiles.open(&profile).await?;
         let engine = direct(backups.as_ref(), "pruning")?;
-        Ok::<_, UiError>(match &approved {
-            None => engine.prune(true).await?,
-            Some(names) => engine.prune_approved(names).await?,
+        Ok::<_, UiError>(if dry_run {
+            engine.prune(true).await?
+        } else {
+            engine.prune_approved(&approved).await?
         })
     }
     .await;
