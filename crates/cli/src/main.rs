@@ -4,8 +4,30 @@
 //! cancellation, and prints the result. Errors: one line on stderr (or `{code, message}` with --json),
 //! exit 1; usage errors exit 2.
 
+// `println!`/`eprintln!` for the whole crate (defined before the modules that use them):
+// where std's panic when stdout is closed (`rythm-backup list | head -1`), these end the
+// process quietly. Whatever the command did is done; nobody reads the rest of its output.
+macro_rules! println {
+    () => {
+        $crate::console::out(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!($($arg)*))
+    };
+}
+
+macro_rules! eprintln {
+    () => {
+        $crate::console::err(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::err(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod commands;
+mod console;
 mod logging;
 mod open;
 mod output;

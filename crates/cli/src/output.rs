@@ -97,10 +97,26 @@ pub fn restored(r: &RestoreSummary) {
     if r.checksum_verified == Some(true) {
         println!("sha256 verified");
     }
+    if let Some(role) = r.restored_as.as_ref().filter(|role| role.superuser) {
+        eprintln!(
+            "warning: {}",
+            rythm_backup_core::jobs::restore::superuser_warning(&role.name)
+        );
+    }
     if let Some(safety) = &r.safety_backup {
         println!("Safety backup of the previous contents: {safety}");
         let db = r.database.as_deref().unwrap_or("DBNAME");
         println!("Roll back with: rythm-backup restore {safety} --confirm {db}");
+    }
+}
+
+/// A restore as a superuser ran the backup's SQL with superuser power: say so.
+fn warn_if_superuser(role: Option<&rythm_backup_core::pg::RoleInfo>) {
+    if let Some(role) = role.filter(|role| role.superuser) {
+        eprintln!(
+            "warning: {}",
+            rythm_backup_core::jobs::restore::superuser_warning(&role.name)
+        );
     }
 }
 
@@ -195,6 +211,7 @@ pub fn restore(r: &RestoreOutcome) {
     if r.checksum_verified == Some(true) {
         println!("sha256 verified");
     }
+    warn_if_superuser(Some(&r.restored_as));
     if let Some(safety) = &r.safety_backup {
         println!("Safety backup of the previous contents: {safety}");
         println!(

@@ -42,6 +42,7 @@ fn label(phase: Phase) -> &'static str {
     match phase {
         Phase::Dumping => "Backing up",
         Phase::SafetyBackup => "Safety backup",
+        Phase::Verifying => "Checking sha256",
         Phase::Restoring => "Restoring",
         Phase::Downloading => "Downloading",
         Phase::Checking => "Counting rows",

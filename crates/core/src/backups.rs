@@ -87,6 +87,8 @@ pub struct RestoreSummary {
     pub terminated_sessions: Option<usize>,
     pub created_database: Option<bool>,
     pub duration_ms: Option<u64>,
+    /// The role the backup's SQL ran as, when known (direct mode).
+    pub restored_as: Option<crate::pg::RoleInfo>,
 }
 
 /// The backups of one profile. Object-safe: front ends hold a `Box<dyn Backups>`.
@@ -170,6 +172,7 @@ impl RestoreSummary {
             terminated_sessions: Some(o.terminated_sessions),
             created_database: Some(o.created_database),
             duration_ms: Some(o.duration_ms),
+            restored_as: Some(o.restored_as),
         }
     }
 }

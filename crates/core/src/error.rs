@@ -43,6 +43,11 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// API mode: the server runs another backup or restore; try again later.
     Busy,
+    /// The backup holds a statement pg_dump never writes (tampered or hostile); it was
+    /// refused before it ran.
+    UnsafeBackup,
+    /// A restore failed where it cannot be known whether its transaction committed.
+    RestoreOutcomeUnknown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +68,36 @@ pub enum Error {
         "restore into {database} failed and was rolled back; the database is unchanged. {detail}"
     )]
     RestoreFailed { database: String, detail: String },
+    #[error(
+        "backup {source_name} holds {kind} at line {line} of its SQL, which a pg_dump backup \
+         never has (it may have been tampered with). It was refused before it could run; \
+         nothing was changed. Restore another backup, and find out who can write to this \
+         one's storage"
+    )]
+    UnsafeBackup {
+        source_name: String,
+        kind: String,
+        line: u64,
+    },
+    #[error(
+        "restore into {database} failed and whether it changed the database is not known: \
+         {detail}. Check the database; {}",
+        match safety_backup {
+            Some(name) => format!("the safety backup {name} holds its state from before the restore"),
+            None => "no safety backup was taken".to_owned(),
+        }
+    )]
+    RestoreOutcomeUnknown {
+        database: String,
+        detail: String,
+        safety_backup: Option<String>,
+    },
     #[error("backup {source_name} is damaged or incomplete: {detail}. Nothing was changed.")]
     CorruptBackup { source_name: String, detail: String },
-    #[error("checksum mismatch for {name}: expected sha256 {expected}, got {actual}")]
+    #[error(
+        "checksum mismatch for {name}: expected sha256 {expected}, got {actual}. The stored \
+         bytes are not the ones that were backed up; nothing was run or changed"
+    )]
     ChecksumMismatch {
         name: String,
         expected: String,
@@ -128,6 +160,8 @@ impl Error {
             Error::Config(_) => ErrorCode::Config,
             Error::DumpFailed { .. } => ErrorCode::DumpFailed,
             Error::RestoreFailed { .. } => ErrorCode::RestoreFailed,
+            Error::UnsafeBackup { .. } => ErrorCode::UnsafeBackup,
+            Error::RestoreOutcomeUnknown { .. } => ErrorCode::RestoreOutcomeUnknown,
             Error::CorruptBackup { .. } => ErrorCode::CorruptBackup,
             Error::ChecksumMismatch { .. } => ErrorCode::ChecksumMismatch,
             Error::DatabaseInUse { .. } => ErrorCode::DatabaseInUse,

@@ -121,7 +121,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::CONFLICT
         }
         ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
-        ErrorCode::CorruptBackup | ErrorCode::ChecksumMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::CorruptBackup | ErrorCode::ChecksumMismatch | ErrorCode::UnsafeBackup => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         ErrorCode::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Config
         | ErrorCode::StorageAuth
@@ -129,6 +131,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ToolMissing
         | ErrorCode::DumpFailed
         | ErrorCode::RestoreFailed
+        | ErrorCode::RestoreOutcomeUnknown
         | ErrorCode::Io
         | ErrorCode::KeychainUnavailable
         | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

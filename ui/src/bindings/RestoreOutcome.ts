@@ -2,9 +2,14 @@
 import type { BackupName } from "./BackupName";
 import type { Compression } from "./Compression";
 import type { DumpFormat } from "./DumpFormat";
+import type { RoleInfo } from "./RoleInfo";
 
 export type RestoreOutcome = { source: string, database: string, server: string, createdDatabase: boolean, 
 /**
  * The backup taken of the target before it was replaced, to roll back with.
  */
-safetyBackup: BackupName | null, terminatedSessions: number, bytes: number, sha256: string, checksumVerified: boolean | null, format: DumpFormat, compression: Compression, durationMs: number, };
+safetyBackup: BackupName | null, terminatedSessions: number, 
+/**
+ * The role the backup's SQL ran as (a superuser gives it superuser power).
+ */
+restoredAs: RoleInfo, bytes: number, sha256: string, checksumVerified: boolean | null, format: DumpFormat, compression: Compression, durationMs: number, };

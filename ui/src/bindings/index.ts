@@ -26,6 +26,7 @@ export type { PrunedBackup } from "./PrunedBackup";
 export type { RestoreInput } from "./RestoreInput";
 export type { RestoreOutcome } from "./RestoreOutcome";
 export type { RestoreSummary } from "./RestoreSummary";
+export type { RoleInfo } from "./RoleInfo";
 export type { ScheduleConfig } from "./ScheduleConfig";
 export type { ScheduleUpdate } from "./ScheduleUpdate";
 export type { Settings } from "./Settings";

@@ -58,6 +58,10 @@ const SENTENCES: Record<ErrorCode, string | null> = {
   dump_failed: "pg_dump could not dump the database. Nothing was stored. See the details for pg_dump's message.",
   restore_failed:
     "The restore failed and was rolled back — the database is unchanged. See the details for the cause.",
+  unsafe_backup:
+    "This backup contains a statement that a real pg_dump backup never has, so it may have been tampered with. It was refused before it could run — nothing was changed. Restore another backup and find out who can write to this storage.",
+  restore_outcome_unknown:
+    "The restore failed at a point where it can't be known whether the database was changed. Check the database; if it is wrong, roll back with the safety backup named in the details.",
   cancelled: "Cancelled. Nothing was changed.",
   keychain_unavailable:
     "The system keychain is not available, so secrets can't be stored or read. Unlock your keychain (or log in to your desktop session) and try again.",

@@ -112,6 +112,7 @@ export function fraction(p: JobProgress): number | null {
 const PHASE_LABELS: Record<Phase, string> = {
   dumping: "Dumping and uploading",
   "safety-backup": "Taking a safety backup",
+  verifying: "Checking the backup's checksum",
   restoring: "Restoring",
   downloading: "Downloading",
   checking: "Checking",

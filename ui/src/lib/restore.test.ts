@@ -120,6 +120,7 @@ describe("options", () => {
       database: "rythm",
       server: "db:5432",
       createdDatabase: false,
+      restoredAs: { name: "rythm", superuser: false },
       safetyBackup: "rythm-backup-2026-01-15T10-31-00-000Z.sql.zst",
       terminatedSessions: 0,
       bytes: 10,

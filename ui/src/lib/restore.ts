@@ -169,5 +169,6 @@ export function summaryOfLocal(name: string, o: RestoreOutcome): RestoreSummary 
     terminatedSessions: o.terminatedSessions,
     createdDatabase: o.createdDatabase,
     durationMs: o.durationMs,
+    restoredAs: o.restoredAs,
   };
 }

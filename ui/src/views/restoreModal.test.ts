@@ -66,6 +66,7 @@ describe("restore modal", () => {
     const summary: RestoreSummary = {
       name: NAME,
       database: "rythm",
+      restoredAs: null,
       safetyBackup: SAFETY,
       message: null,
       bytes: 100,

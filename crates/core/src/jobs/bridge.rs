@@ -2,7 +2,7 @@
 //! clients: a `Write` that cuts bytes into upload blocks, and a resilient reader of a stored
 //! blob that resumes with a ranged request after a broken transfer.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,43 +156,6 @@ pub fn spawn_blob_reader(
         }
     });
     receiver
-}
-
-/// A blocking `Read` over the chunks of `spawn_blob_reader`.
-pub struct ChannelReader {
-    receiver: mpsc::Receiver<Result<Bytes, Error>>,
-    current: Bytes,
-    /// The error that ended the stream, kept for the caller's message.
-    pub failure: Option<Error>,
-}
-
-impl ChannelReader {
-    pub fn new(receiver: mpsc::Receiver<Result<Bytes, Error>>) -> Self {
-        ChannelReader {
-            receiver,
-            current: Bytes::new(),
-            failure: None,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.receiver.blocking_recv() {
-                None => return Ok(0),
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => {
-                    let message = e.to_string();
-                    self.failure = Some(e);
-                    return Err(io::Error::new(io::ErrorKind::ConnectionAborted, message));
-                }
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

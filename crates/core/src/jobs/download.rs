@@ -72,7 +72,8 @@ pub async fn run(
         Some(info.size),
     );
 
-    let file = fs::OpenOptions::new()
+    // Owner-only: a backup holds every tenant's data.
+    let file = crate::fsmode::private_file_async()
         .create(true)
         .append(true)
         .open(&part)

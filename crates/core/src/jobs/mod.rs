@@ -8,6 +8,8 @@ pub mod download;
 pub mod prune;
 mod psql_guard;
 pub mod restore;
+mod spool;
+mod sql_filter;
 mod sql_stream;
 pub mod verify;
 
@@ -29,6 +31,8 @@ pub enum Phase {
     Dumping,
     /// A safety backup before a restore.
     SafetyBackup,
+    /// A stored backup copied and its sha256 checked before any of it runs.
+    Verifying,
     /// Bytes of a backup read into psql.
     Restoring,
     Downloading,

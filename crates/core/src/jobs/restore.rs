@@ -1,21 +1,26 @@
-//! The restore job: checks the confirmation, the source and the target, ends or reports
-//! other sessions, takes a safety backup of what is about to be replaced, then restores in
-//! one transaction (see `sql_stream`). A database it created for the restore is dropped
-//! again when the restore fails.
+//! The restore job: checks the confirmation, the source (a local copy's sha256 before
+//! anything else) and the target, ends or reports other sessions, then at once takes a
+//! safety backup of what is about to be replaced and copies the stored backup aside while
+//! checking its sha256 (`spool`); only then restores, in one transaction (see
+//! `sql_stream`). A database it created for the restore is dropped again when the restore
+//! fails.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::backup::{self, BackupRequest};
-use super::bridge::{spawn_blob_reader, ChannelReader, RetryPolicy};
+use super::spool;
 use super::sql_stream::{restore_stream, RestoreInput, StreamOutcome};
 use super::{Cancel, JobEvent, Phase, Progress};
 use crate::catalog::{BackupKind, BackupMetadata, BackupName, Compression, DumpFormat};
 use crate::error::{Error, Result};
-use crate::pg::{maintenance_target, quote_ident, DbTarget, Server};
+use crate::pg::{maintenance_target, quote_ident, DbTarget, RoleInfo, Server};
 use crate::storage::BlobStore;
 
 /// Where the backup to restore comes from.
@@ -70,6 +75,8 @@ pub struct RestoreOutcome {
     /// The backup taken of the target before it was replaced, to roll back with.
     pub safety_backup: Option<BackupName>,
     pub terminated_sessions: usize,
+    /// The role the backup's SQL ran as (a superuser gives it superuser power).
+    pub restored_as: RoleInfo,
     pub bytes: u64,
     pub sha256: String,
     pub checksum_verified: Option<bool>,
@@ -93,30 +100,9 @@ pub async fn run(
             given: request.confirm.clone(),
         });
     }
-    // The source must be readable before anything on the server is touched.
-    let (expected_sha256, total) = match &request.source {
-        RestoreSource::Stored(name) => {
-            let info = store.head(name).await?;
-            (
-                BackupMetadata::from_map(&info.metadata).and_then(|m| m.sha256),
-                Some(info.size),
-            )
-        }
-        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
-            let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
-            if !meta.is_file() {
-                return Err(Error::InvalidInput(format!(
-                    "{} is not a file",
-                    path.display()
-                )));
-            }
-            let expected = match &request.source {
-                RestoreSource::CheckedFile { sha256, .. } => Some(sha256.clone()),
-                _ => None,
-            };
-            (expected, Some(meta.len()))
-        }
-    };
+    // The source must be readable, and a local copy's checksum right, before anything on
+    // the server is touched.
+    let source = open_source(store, &request.source).await?;
 
     let (server, existed) = prepare_target(request).await?;
     let mut terminated_sessions = 0;
@@ -126,37 +112,19 @@ pub async fn run(
     let created_database = !existed;
 
     let result = async {
-        let safety_backup = if existed && request.safety_backup {
-            progress.phase(Phase::SafetyBackup, None, None);
-            let safety = BackupRequest {
-                format: request.safety_format,
-                compression: request.safety_compression,
-                kind: BackupKind::PreRestore,
-                created_by: request.created_by.clone(),
-            };
-            let outcome = backup::run(store, target, &safety, progress, cancel).await?;
-            progress.emit(JobEvent::Note {
-                message: format!("safety backup {} taken", outcome.name),
-            });
-            Some(outcome.name)
-        } else {
-            None
-        };
-        let streamed = stream_source(
-            store,
-            &server,
-            request,
-            expected_sha256,
-            total,
-            progress,
-            cancel,
-        )
-        .await?;
-        Ok::<_, Error>((safety_backup, streamed))
+        let role = restoring_role(&server, target, progress).await?;
+        let (safety_backup, source) =
+            safety_backup_and_spool(store, request, existed, source, progress, cancel).await?;
+        let streamed = stream_source(&server, request, source, progress, cancel).await;
+        Ok::<_, Error>((
+            role,
+            safety_backup.clone(),
+            streamed.map_err(|e| with_safety(e, safety_backup))?,
+        ))
     }
     .await;
 
-    let (safety_backup, streamed) = match result {
+    let (restored_as, safety_backup, streamed) = match result {
         Ok(done) => done,
         Err(e) => {
             if created_database {
@@ -176,6 +144,7 @@ pub async fn run(
         created_database,
         safety_backup,
         terminated_sessions,
+        restored_as,
         bytes: streamed.bytes,
         sha256: streamed.sha256,
         checksum_verified: streamed.checksum_verified,
@@ -183,6 +152,204 @@ pub async fn run(
         compression: streamed.compression,
         duration_ms,
     })
+}
+
+/// A restore source, opened and (for local copies) checked.
+enum Source {
+    /// In storage: copied aside and checked next to the safety backup.
+    Stored {
+        name: BackupName,
+        expected_sha256: Option<String>,
+        size: u64,
+    },
+    /// A local file, open; its checksum already checked when one is known.
+    Local {
+        file: File,
+        expected_sha256: Option<String>,
+        size: u64,
+    },
+}
+
+async fn open_source(store: &Arc<dyn BlobStore>, source: &RestoreSource) -> Result<Source> {
+    match source {
+        RestoreSource::Stored(name) => {
+            let info = store.head(name).await?;
+            Ok(Source::Stored {
+                name: name.clone(),
+                expected_sha256: BackupMetadata::from_map(&info.metadata).and_then(|m| m.sha256),
+                size: info.size,
+            })
+        }
+        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
+            let expected = match source {
+                RestoreSource::CheckedFile { sha256, .. } => Some(sha256.clone()),
+                _ => None,
+            };
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || open_local(&path, expected)).await?
+        }
+    }
+}
+
+/// Opens a local copy; when its sha256 is known, reads it once to check it, so a changed
+/// file is refused before anything runs (and re-checked as it is restored).
+fn open_local(path: &std::path::Path, expected_sha256: Option<String>) -> Result<Source> {
+    let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::InvalidInput(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    if let Some(expected) = &expected_sha256 {
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .map_err(|e| Error::io("cannot read", path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        let actual = hex::encode(hasher.finalize());
+        if !expected.eq_ignore_ascii_case(&actual) {
+            return Err(Error::ChecksumMismatch {
+                name: path.display().to_string(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("cannot read", path, e))?;
+    }
+    Ok(Source::Local {
+        file,
+        expected_sha256,
+        size: meta.len(),
+    })
+}
+
+/// The role the restore runs as; a superuser is worth a warning (the backup's SQL then
+/// runs with superuser power: `COPY … TO PROGRAM` on the server, any role or setting).
+async fn restoring_role(
+    server: &Server,
+    target: &DbTarget,
+    progress: &Progress,
+) -> Result<RoleInfo> {
+    let (server, target_) = (server.clone(), target.clone());
+    let role = tokio::task::spawn_blocking(move || server.role(&target_)).await??;
+    if role.superuser {
+        tracing::warn!(database = %target.describe(), role = %role.name,
+            "restoring as a superuser: the backup's SQL runs with superuser power; restore as \
+             the database owner's role instead");
+        progress.emit(JobEvent::Note {
+            message: superuser_warning(&role.name),
+        });
+    }
+    Ok(role)
+}
+
+/// What the front ends say when a restore runs as a superuser.
+pub fn superuser_warning(role: &str) -> String {
+    format!(
+        "Restoring as {role}, a superuser: the backup's SQL runs with superuser power on the \
+         database server. Restore as the database owner's role instead where you can."
+    )
+}
+
+/// The safety backup and the copy of a stored backup, side by side (neither needs the
+/// other); when one fails the other is stopped.
+async fn safety_backup_and_spool(
+    store: &Arc<dyn BlobStore>,
+    request: &RestoreRequest,
+    existed: bool,
+    source: Source,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<(Option<BackupName>, Source)> {
+    let both = cancel.child_token();
+    let safety = async {
+        if !(existed && request.safety_backup) {
+            return Ok(None);
+        }
+        progress.phase(Phase::SafetyBackup, None, None);
+        let safety = BackupRequest {
+            format: request.safety_format,
+            compression: request.safety_compression,
+            kind: BackupKind::PreRestore,
+            created_by: request.created_by.clone(),
+        };
+        let taken = backup::run(store, &request.target, &safety, progress, &both).await;
+        match taken {
+            Ok(outcome) => {
+                progress.emit(JobEvent::Note {
+                    message: format!("safety backup {} taken", outcome.name),
+                });
+                Ok(Some(outcome.name))
+            }
+            Err(e) => {
+                both.cancel();
+                Err(e)
+            }
+        }
+    };
+    let spooled = async {
+        let Source::Stored {
+            name,
+            expected_sha256,
+            size,
+        } = source
+        else {
+            return Ok(source);
+        };
+        match spool::fetch(
+            store,
+            &name,
+            expected_sha256.as_deref(),
+            Some(size),
+            progress,
+            &both,
+        )
+        .await
+        {
+            // Checked again as it is restored (and `None` stays `None` for a legacy backup).
+            Ok(copy) => Ok(Source::Local {
+                file: copy.file,
+                expected_sha256,
+                size: copy.bytes,
+            }),
+            Err(e) => {
+                both.cancel();
+                Err(e)
+            }
+        }
+    };
+    let (safety, spooled) = tokio::join!(safety, spooled);
+    match (safety, spooled) {
+        (Ok(safety), Ok(source)) => Ok((safety, source)),
+        // The real failure, not the cancellation it caused on the other side.
+        (Err(e), Err(Error::Cancelled)) | (Err(Error::Cancelled), Err(e)) => Err(e),
+        (_, Err(e)) | (Err(e), _) => Err(e),
+    }
+}
+
+/// Names the safety backup in an error whose outcome is not known.
+fn with_safety(error: Error, safety_backup: Option<BackupName>) -> Error {
+    match error {
+        Error::RestoreOutcomeUnknown {
+            database, detail, ..
+        } => Error::RestoreOutcomeUnknown {
+            database,
+            detail,
+            safety_backup: safety_backup.map(|n| n.to_string()),
+        },
+        other => other,
+    }
 }
 
 /// Probes the server and creates the target when asked; returns whether it existed.
@@ -245,11 +412,9 @@ async fn clear_sessions(server: &Server, request: &RestoreRequest) -> Result<usi
 }
 
 async fn stream_source(
-    store: &Arc<dyn BlobStore>,
     server: &Server,
     request: &RestoreRequest,
-    expected_sha256: Option<String>,
-    total: Option<u64>,
+    source: Source,
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<StreamOutcome> {
@@ -258,44 +423,26 @@ async fn stream_source(
     let target = request.target.clone();
     let progress = progress.clone();
     let cancel = cancel.clone();
-    match &request.source {
-        RestoreSource::Stored(name) => {
-            let chunks = spawn_blob_reader(
-                store.clone(),
-                name.clone(),
-                0,
-                Phase::Restoring,
-                progress.clone(),
-                cancel.clone(),
-                RetryPolicy::default(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let input = RestoreInput {
-                    reader: ChannelReader::new(chunks),
-                    label,
-                    expected_sha256,
-                    total,
-                };
-                restore_stream(&server, &target, input, true, &progress, &cancel)
-            })
-            .await?
-        }
-        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || {
-                let file =
-                    std::fs::File::open(&path).map_err(|e| Error::io("cannot open", &path, e))?;
-                let input = RestoreInput {
-                    reader: file,
-                    label,
-                    expected_sha256,
-                    total,
-                };
-                restore_stream(&server, &target, input, true, &progress, &cancel)
-            })
-            .await?
-        }
-    }
+    let Source::Local {
+        file,
+        expected_sha256,
+        size,
+    } = source
+    else {
+        return Err(Error::Internal(
+            "a stored backup was not copied first".into(),
+        ));
+    };
+    tokio::task::spawn_blocking(move || {
+        let input = RestoreInput {
+            reader: file,
+            label,
+            expected_sha256,
+            total: Some(size),
+        };
+        restore_stream(&server, &target, input, true, &progress, &cancel)
+    })
+    .await?
 }
 
 /// Drops a database this restore created, so a failed restore leaves nothing behind.

@@ -1,13 +1,16 @@
-//! The heart of every restore: a backup's bytes, checked against their sha256 and
-//! decompressed, become SQL fed to one psql with ON_ERROR_STOP inside an explicit `BEGIN`
-//! (custom archives pass through `pg_restore --file=-` first). `COMMIT` is written only
-//! after the checksum, pg_restore's exit and pg_dump's end-of-dump marker are all
-//! confirmed. Any failure, or this process dying (even by SIGKILL: psql then reads the end
-//! of its input without a COMMIT), ends psql's session with the transaction open, so the
-//! server rolls it back and the target is left exactly as it was. (`psql
+//! The heart of every restore: a backup's bytes (already checked against their sha256, see
+//! `spool`) are decompressed and become SQL fed to one psql with ON_ERROR_STOP inside an
+//! explicit `BEGIN` (custom archives pass through `pg_restore --file=-` first). Every
+//! statement passes the `sql_filter` first, so nothing but what pg_dump writes reaches
+//! psql: no `COMMIT` of the backup's own can end the transaction early. `COMMIT` is written
+//! only after the checksum, pg_restore's exit and pg_dump's end-of-dump marker are all
+//! confirmed, and after a check that the session is still in the restore's own
+//! transaction. Any failure, or this process dying (even by SIGKILL: psql then reads the
+//! end of its input without a COMMIT), ends psql's session with the transaction open, so
+//! the server rolls it back and the target is left exactly as it was. (`psql
 //! --single-transaction` would COMMIT at the end of its input, whatever cut it short.)
-//! psql runs in restricted mode throughout, so the backup's SQL cannot run backslash
-//! commands (`\!`, `\connect`) on this machine; see `psql_guard`.
+//! psql runs in restricted mode throughout as a second line, so even a backslash command
+//! the filter missed could not run on this machine; see `psql_guard`.
 
 use std::io::{self, Read, Write};
 use std::process::Stdio;
@@ -15,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use super::psql_guard::{self, RestrictGuard};
+use super::psql_guard;
+use super::sql_filter::SqlFilter;
 use super::{Cancel, Phase, Progress};
 use crate::catalog::{sniff_compression, sniff_format, Compression, DumpFormat, SNIFF_LEN};
 use crate::codec;
@@ -29,6 +33,21 @@ const END_MARKER: &[u8] = b"-- PostgreSQL database dump complete";
 /// `\unrestrict` line after it).
 const TAIL_KEEP: usize = 4096;
 const COPY_CHUNK: usize = 256 * 1024;
+
+/// Marks the restore's transaction: a transaction-local setting that vanishes if the
+/// transaction ends, checked by `STILL_OURS_SQL` before the COMMIT.
+const MARK_TRANSACTION_SQL: &str = "SET standard_conforming_strings = on;\n\
+    SELECT pg_catalog.set_config('rythm.restore_xact', pg_catalog.txid_current()::text, true);\n";
+
+/// Fails (and so stops psql before the COMMIT) unless the session is still inside the
+/// transaction the restore began: a second line behind the statement filter.
+const STILL_OURS_SQL: &str = "\nDO $rythm_check$ BEGIN\n\
+    IF pg_catalog.current_setting('rythm.restore_xact', true) IS DISTINCT FROM \
+    pg_catalog.txid_current()::text THEN\n\
+    RAISE EXCEPTION 'rythm-backup: the restore left its own transaction';\n\
+    END IF;\nEND $rythm_check$;\n";
+/// The message of `STILL_OURS_SQL`, looked for in psql's errors.
+const LEFT_TRANSACTION: &str = "rythm-backup: the restore left its own transaction";
 
 /// Empties the target inside the restore's own transaction, so the result equals the backup
 /// and a failure rolls the emptying back too. Objects outside schemas that pg_dump writes
@@ -126,10 +145,11 @@ pub fn restore_stream<R: Read + Send>(
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
     let mut psql = psql_command.spawn()?;
-    let mut psql_in = psql.take_stdin().expect("stdin is piped");
+    let mut psql_in = LineCounter::new(psql.take_stdin().expect("stdin is piped"));
     let mut tail = Tail::default();
     // Restricted mode first: from here on psql runs SQL only (see psql_guard).
     let mut preamble = format!("\\restrict {}\nBEGIN;\n", psql_guard::restrict_key());
+    preamble.push_str(MARK_TRANSACTION_SQL);
     if reset {
         preamble.push_str(RESET_DATABASE_SQL);
         preamble.push('\n');
@@ -138,7 +158,7 @@ pub fn restore_stream<R: Read + Send>(
     let fed = psql_in
         .write_all(preamble.as_bytes())
         .map_err(|_| Feed::PsqlGone);
-    let mut script_in = RestrictGuard::new(psql_in);
+    let mut script_in = SqlFilter::new(psql_in);
     let fed = fed.and_then(|()| match format {
         DumpFormat::Plain => copy(&mut decoded, &mut script_in, Some(&mut tail), cancel),
         DumpFormat::Custom => {
@@ -146,8 +166,19 @@ pub fn restore_stream<R: Read + Send>(
         }
     });
     let fed = fed.and_then(|()| script_in.finish().map_err(|_| Feed::PsqlGone));
+    if let Some(refused) = script_in.refused().cloned() {
+        // Nothing of the refused statement reached psql; what did ran in the transaction.
+        psql.kill();
+        tracing::warn!(source = %label, database = %target.describe(), statement = %refused,
+            "restore refused a statement pg_dump never writes");
+        return Err(Error::UnsafeBackup {
+            source_name: label,
+            kind: refused.kind,
+            line: refused.line,
+        });
+    }
     let mut psql_in = match fed {
-        Ok(psql_in) => psql_in,
+        Ok(()) => script_in.into_inner(),
         Err(failure) => {
             psql.kill();
             return Err(match failure {
@@ -183,13 +214,19 @@ pub fn restore_stream<R: Read + Send>(
         psql.kill();
         return Err(Error::Cancelled);
     }
-    // Everything checked: only now may the transaction commit.
-    if psql_in.write_all(b"\nCOMMIT;\n").is_err() {
+    // Everything checked: only now may the transaction commit, if it is still ours.
+    if psql_in.write_all(STILL_OURS_SQL.as_bytes()).is_err() {
+        return Err(restore_failed(target, psql.wait().err()));
+    }
+    let commit_line = psql_in.lines + 1;
+    if psql_in.write_all(b"COMMIT;\n").is_err() {
+        // psql stopped before reading the COMMIT (the check failed, or an error): the
+        // transaction is rolled back, unless it was left before.
         return Err(restore_failed(target, psql.wait().err()));
     }
     drop(psql_in);
     if let Err(e) = psql.wait() {
-        return Err(restore_failed(target, Some(e)));
+        return Err(failed_near_commit(target, e, commit_line));
     }
     progress.bytes(Phase::Restoring, bytes, None, input.total, true);
     tracing::info!(source = %label, database = %target.describe(), bytes, "restore finished");
@@ -200,6 +237,70 @@ pub fn restore_stream<R: Read + Send>(
         format,
         compression,
     })
+}
+
+/// psql failed after the COMMIT was written. Its error names the input line it stopped at:
+/// a line before the COMMIT, or an error the server answered the COMMIT with, means the
+/// transaction was rolled back; anything else (a lost connection during the COMMIT) leaves
+/// the outcome unknown, and the message says so.
+fn failed_near_commit(target: &DbTarget, error: crate::pg::ChildError, commit_line: u64) -> Error {
+    let stderr = match &error {
+        crate::pg::ChildError::Failed { stderr, .. } => stderr.clone(),
+        other => other.to_string(),
+    };
+    let failed_line = psql_error_line(&stderr);
+    let rolled_back = match failed_line {
+        Some(line) if line < commit_line => true,
+        Some(line) if line == commit_line => stderr.contains("ERROR:"),
+        _ => false,
+    };
+    if rolled_back {
+        return restore_failed(target, Some(error));
+    }
+    Error::RestoreOutcomeUnknown {
+        database: target.describe(),
+        detail: format!(
+            "psql failed after the COMMIT was sent, so whether it committed is not known \
+             ({})",
+            stderr.trim()
+        ),
+        safety_backup: None,
+    }
+}
+
+/// The input line of psql's last `psql:<stdin>:LINE:` message.
+fn psql_error_line(stderr: &str) -> Option<u64> {
+    stderr
+        .rmatch_indices("psql:<stdin>:")
+        .find_map(|(at, prefix)| {
+            let rest = &stderr[at + prefix.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+}
+
+/// Counts the lines written to psql, to tell which line its error message points at.
+struct LineCounter<W> {
+    inner: W,
+    lines: u64,
+}
+
+impl<W: Write> LineCounter<W> {
+    fn new(inner: W) -> Self {
+        LineCounter { inner, lines: 0 }
+    }
+}
+
+impl<W: Write> Write for LineCounter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Why feeding psql stopped early.
@@ -296,12 +397,23 @@ fn read_failed(label: &str, e: io::Error) -> Error {
     }
 }
 
+/// psql stopped before the COMMIT: rolled back, unless the check before the COMMIT found
+/// the session outside the restore's transaction (then parts may have been committed).
 fn restore_failed(target: &DbTarget, error: Option<crate::pg::ChildError>) -> Error {
     let detail = match error {
         Some(crate::pg::ChildError::Failed { stderr, .. }) => stderr,
         Some(other) => other.to_string(),
         None => "psql stopped reading the dump".into(),
     };
+    if detail.contains(LEFT_TRANSACTION) {
+        return Error::RestoreOutcomeUnknown {
+            database: target.describe(),
+            detail: "the backup's SQL ended the restore's transaction early, so what ran \
+                     before that point may have been committed"
+                .into(),
+            safety_backup: None,
+        };
+    }
     Error::RestoreFailed {
         database: target.describe(),
         detail,
@@ -365,6 +477,17 @@ impl Tail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psql_errors_name_their_input_line() {
+        let stderr =
+            "psql:<stdin>:12: NOTICE: x\npsql:<stdin>:1290: ERROR:  relation \"t\" does not exist";
+        assert_eq!(psql_error_line(stderr), Some(1290));
+        assert_eq!(
+            psql_error_line("server closed the connection unexpectedly"),
+            None
+        );
+    }
 
     #[test]
     fn tail_finds_the_marker_across_writes() {

@@ -1,14 +1,14 @@
-//! The verify job: restores a stored backup into a temporary database on the same server,
-//! reports each table's row count and whether the checksum matched, and drops the temporary
-//! database whatever happened.
+//! The verify job: copies a stored backup aside checking its sha256 (`spool`), restores it
+//! into a temporary database on the same server, reports each table's row count, and drops
+//! the temporary database whatever happened.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::bridge::{spawn_blob_reader, ChannelReader, RetryPolicy};
 use super::restore::drop_created;
+use super::spool;
 use super::sql_stream::{restore_stream, RestoreInput};
 use super::{Cancel, Phase, Progress};
 use crate::catalog::{BackupMetadata, BackupName};
@@ -56,6 +56,16 @@ pub async fn run(
     let started = Instant::now();
     let info = store.head(name).await?;
     let expected_sha256 = BackupMetadata::from_map(&info.metadata).and_then(|m| m.sha256);
+    // Nothing of the backup runs before its checksum is checked.
+    let copy = spool::fetch(
+        store,
+        name,
+        expected_sha256.as_deref(),
+        Some(info.size),
+        progress,
+        cancel,
+    )
+    .await?;
     let scratch = server_of.with_database(&format!("rythm_verify_{:08x}", rand::random::<u32>()));
     let server = {
         let scratch = scratch.clone();
@@ -72,15 +82,6 @@ pub async fn run(
     };
     tracing::info!(backup = %name, scratch = %scratch.describe(), "verify started");
 
-    let chunks = spawn_blob_reader(
-        store.clone(),
-        name.clone(),
-        0,
-        Phase::Restoring,
-        progress.clone(),
-        cancel.clone(),
-        RetryPolicy::default(),
-    );
     let checked = {
         let (server, scratch, progress, cancel) = (
             server.clone(),
@@ -91,10 +92,10 @@ pub async fn run(
         let label = name.to_string();
         tokio::task::spawn_blocking(move || {
             let input = RestoreInput {
-                reader: ChannelReader::new(chunks),
+                reader: copy.file,
                 label,
                 expected_sha256,
-                total: Some(info.size),
+                total: Some(copy.bytes),
             };
             let streamed = restore_stream(&server, &scratch, input, false, &progress, &cancel)?;
             progress.phase(Phase::Checking, None, None);

@@ -9,7 +9,7 @@ mod target;
 mod tools;
 
 pub use process::{ChildError, PgChild, PgCommand};
-pub use server::{maintenance_target, Server, Session};
+pub use server::{maintenance_target, RoleInfo, Server, Session};
 pub use sql::{quote_ident, quote_literal, SqlClient};
 pub use target::{DbTarget, TargetError};
 pub use tools::{PgTools, ToolError, ToolKind};

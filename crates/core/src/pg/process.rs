@@ -81,10 +81,11 @@ impl PgCommand {
             .stdin(self.stdin)
             .stdout(self.stdout)
             .stderr(Stdio::piped())
-            .env("PGAPPNAME", "rythm-backup")
-            // Our password, or none: never one inherited from the user's shell.
-            .env_remove("PGPASSWORD")
-            .env_remove("PGPASSFILE");
+            // A minimal environment: what the PostgreSQL tools need, never our secrets
+            // (AZURE_STORAGE_CONNECTION_STRING, JWT_SECRET, tokens, SMTP passwords, …).
+            .env_clear()
+            .envs(std::env::vars_os().filter(|(name, _)| child_may_inherit(name)))
+            .env("PGAPPNAME", "rythm-backup");
         if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
             command.env("PGCONNECT_TIMEOUT", "15");
         }
@@ -115,6 +116,42 @@ impl PgCommand {
             waited: false,
         })
     }
+}
+
+/// Variables a PostgreSQL tool may see: the system's basics (locale, time zone, home and
+/// temp folders, Windows' system paths) and libpq's own `PG*` settings (SSL files, service
+/// files, …), but no password from the user's shell: ours travels alone.
+fn child_may_inherit(name: &std::ffi::OsStr) -> bool {
+    const SYSTEM: &[&str] = &[
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "USERNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "SYSTEMROOT",
+        "SYSTEMDRIVE",
+        "WINDIR",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "PROGRAMDATA",
+        "KRB5CCNAME",
+        "KRB5_CONFIG",
+    ];
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let upper = name.to_ascii_uppercase();
+    if upper == "PGPASSWORD" || upper == "PGPASSFILE" {
+        return false;
+    }
+    SYSTEM.contains(&upper.as_str()) || upper.starts_with("LC_") || upper.starts_with("PG")
 }
 
 fn drain_stderr(mut stderr: impl Read, tool: &str) -> Vec<u8> {
@@ -232,6 +269,38 @@ fn tidy_stderr(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn children_inherit_no_secret_of_ours() {
+        for kept in [
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "PGSSLROOTCERT",
+            "PGSERVICEFILE",
+            "TZ",
+        ] {
+            assert!(child_may_inherit(kept.as_ref()), "{kept}");
+        }
+        for dropped in [
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "DATABASE_URL",
+            "TARGET_DATABASE_URL",
+            "JWT_SECRET",
+            "BACKUP_API_TOKEN",
+            "BACKUP_API_PASSWORD",
+            "SMTP_PASSWORD",
+            "ACS_CONNECTION_STRING",
+            "NOTIFY_WEBHOOK_SECRET",
+            "RYTHM_MASTER_PASSWORD_FILE",
+            "PGPASSWORD",
+            "PGPASSFILE",
+            "pgpassword",
+        ] {
+            assert!(!child_may_inherit(dropped.as_ref()), "{dropped}");
+        }
+    }
 
     #[test]
     fn long_stderr_keeps_its_end() {

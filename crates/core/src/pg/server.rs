@@ -12,6 +12,16 @@ pub struct Server {
     pub major: u32,
 }
 
+/// The role a connection works as.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RoleInfo {
+    pub name: String,
+    /// A superuser: a backup's SQL restored as this role runs with superuser power.
+    pub superuser: bool,
+}
+
 /// Another session connected to a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -68,6 +78,24 @@ impl Server {
 
     pub fn sql(&self, target: &DbTarget) -> SqlClient {
         SqlClient::new(self.tools.path(ToolKind::Psql), target.clone())
+    }
+
+    /// The role `target` connects as, and whether it is a superuser.
+    pub fn role(&self, target: &DbTarget) -> Result<RoleInfo, PgError> {
+        let rows = self.sql(target).query(
+            "SELECT current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+        )?;
+        let row = rows
+            .first()
+            .filter(|r| r.len() == 2)
+            .ok_or(PgError::Protocol {
+                query: "current role",
+                detail: "no row".into(),
+            })?;
+        Ok(RoleInfo {
+            name: row[0].clone(),
+            superuser: row[1] == "t",
+        })
     }
 
     /// Whether `database` exists, asked through the maintenance database of `target`'s server.

@@ -132,7 +132,11 @@ async fn read_sidecar(path: &Path) -> Result<BlobMetadata, StorageError> {
 async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let tmp = path.with_extension(format!("tmp-{}", rand::random::<u32>()));
     let result = async {
-        let mut file = fs::File::create(&tmp).await?;
+        let mut file = crate::fsmode::private_file_async()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await?;
         file.write_all(bytes).await?;
         file.sync_all().await?;
         fs::rename(&tmp, path).await
@@ -152,8 +156,8 @@ impl BlobStore for LocalStore {
     }
 
     async fn ensure_ready(&self) -> Result<(), StorageError> {
-        fs::create_dir_all(&self.dir)
-            .await
+        // Every tenant's data lives here: a folder we create is owner-only.
+        crate::fsmode::create_private_dir_all(&self.dir)
             .map_err(|e| io_error("cannot create folder", &self.dir, e))?;
         self.remove_stale_partials().await;
         Ok(())
@@ -162,7 +166,11 @@ impl BlobStore for LocalStore {
     async fn begin_upload(&self, name: &BackupName) -> Result<Box<dyn BlobUpload>, StorageError> {
         self.ensure_ready().await?;
         let partial = self.dir.join(format!("{name}{PARTIAL_SUFFIX}"));
-        let file = fs::File::create(&partial)
+        let file = crate::fsmode::private_file_async()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&partial)
             .await
             .map_err(|e| io_error("cannot create", &partial, e))?;
         Ok(Box::new(LocalUpload {

@@ -3,6 +3,7 @@
 
 mod api_peer;
 mod damaged;
+mod hostile;
 mod interrupted;
 mod keychain;
 mod legacy;

@@ -95,6 +95,7 @@ async fn round_trip(kind: StoreKind, format: DumpFormat, compression: Compressio
     copy.execute(DIRTY_SQL);
     let dirty = copy.dump();
     assert_ne!(dirty, expected);
+    copy.wait_idle();
     let restored = engine
         .restore(
             source_ref,

@@ -190,6 +190,7 @@ impl Backups for ApiClient {
             terminated_sessions: None,
             created_database: None,
             duration_ms: None,
+            restored_as: None,
         })
     }
 

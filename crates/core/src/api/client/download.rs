@@ -58,7 +58,11 @@ impl Part {
 
     /// Empties the file, to start over.
     async fn reset(&mut self) -> Result<()> {
-        fs::File::create(&self.path)
+        crate::fsmode::private_file_async()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.path)
             .await
             .map_err(|e| Error::io("cannot write", &self.path, e))?;
         self.hasher = Sha256::new();
@@ -290,7 +294,8 @@ impl ApiClient {
     ) -> Result<(), Failure> {
         let path = transfer.part.path.clone();
         let io = |e| Failure::Stop(Error::io("cannot write", &path, e));
-        let mut file = fs::OpenOptions::new()
+        // Owner-only: a backup holds every tenant's data.
+        let mut file = crate::fsmode::private_file_async()
             .create(true)
             .append(true)
             .open(&path)

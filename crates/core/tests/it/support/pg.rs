@@ -82,25 +82,25 @@ impl TestDb {
 
     /// pg_dump output as it comes (for building legacy blobs and damaged backups).
     pub fn raw_dump(&self, args: &[&str]) -> Vec<u8> {
-        let mut command = PgCommand::new(
-            &self.server.tools.path(ToolKind::PgDump),
-            self.target.password(),
-        )
-        .arg("--no-password")
-        .arg(format!("--dbname={}", self.target.url_without_password()))
-        .stdout(Stdio::piped());
-        for arg in args {
-            command = command.arg(*arg);
+        raw_dump(&self.target, args)
+    }
+
+    /// Waits until no session is connected to the database (a client's backend can outlive
+    /// the client by a moment, and a restore refuses to run beside other sessions).
+    pub fn wait_idle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name()
+        );
+        while self.admin().query(&sql).expect("pg_stat_activity")[0][0] != "0" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sessions on {} did not end",
+                self.name()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let mut child = command.spawn().expect("pg_dump starts");
-        let mut out = Vec::new();
-        child
-            .take_stdout()
-            .unwrap()
-            .read_to_end(&mut out)
-            .expect("read pg_dump output");
-        child.wait().expect("pg_dump succeeds");
-        out
     }
 
     pub fn exists(&self) -> bool {
@@ -115,6 +115,27 @@ impl Drop for TestDb {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name());
         let _ = self.admin().execute(&sql);
     }
+}
+
+/// pg_dump output of `target` (connecting as its role) as it comes.
+pub fn raw_dump(target: &DbTarget, args: &[&str]) -> Vec<u8> {
+    let tools = rythm_backup_core::pg::PgTools::newest().expect("pg tools");
+    let mut command = PgCommand::new(&tools.path(ToolKind::PgDump), target.password())
+        .arg("--no-password")
+        .arg(format!("--dbname={}", target.url_without_password()))
+        .stdout(Stdio::piped());
+    for arg in args {
+        command = command.arg(*arg);
+    }
+    let mut child = command.spawn().expect("pg_dump starts");
+    let mut out = Vec::new();
+    child
+        .take_stdout()
+        .unwrap()
+        .read_to_end(&mut out)
+        .expect("read pg_dump output");
+    child.wait().expect("pg_dump succeeds");
+    out
 }
 
 pub fn fresh_name(prefix: &str) -> String {
