@@ -1,7 +1,8 @@
 //! Connection timeouts, over raw TCP: half a request head then silence is disconnected
 //! within the header timeout; a kept-alive connection is closed after the idle timeout (and
-//! not at the shorter header timeout); a body that stops arriving gets 408; and a slow
-//! download that keeps progressing runs well past every timeout and arrives whole.
+//! not at the shorter header timeout); a body that stops arriving gets 408; a slow
+//! download that keeps progressing runs well past every timeout and arrives whole; and a
+//! shutdown waits for it while refusing new connections.
 
 use std::time::{Duration, Instant};
 
@@ -119,11 +120,10 @@ async fn a_body_that_stops_arriving_gets_408() {
     assert!(after >= BODY - Duration::from_millis(100), "{after:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_but_progressing_download_is_not_cut_off() {
-    let server = start().await;
-    // A legacy backup of 24 MiB: far more than the socket buffers hold (4 MiB for sending
-    // here), so the server is still sending when the slow phase below ends.
+/// A legacy backup of 24 MiB in the server's folder: far more than the socket buffers
+/// hold (4 MiB for sending here), so the server is still sending while a client reads
+/// slowly. Returns its name and content.
+fn store_big_backup(server: &TestServer) -> (&'static str, Vec<u8>) {
     let name = "rythm-backup-2026-01-01T00-00-00-000Z.sql";
     let backups = server.dir.path().join("backups");
     std::fs::create_dir_all(&backups).unwrap();
@@ -131,44 +131,116 @@ async fn a_slow_but_progressing_download_is_not_cut_off() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(backups.join(name), &content).unwrap();
-    let token = server.token().await;
+    (name, content)
+}
 
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(64 * 1024).unwrap();
-    let mut stream = socket.connect(server.addr).await.unwrap();
-    let request = format!(
-        "GET /api/backups/{name}/download HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
+/// A download in progress: the connection (a small receive buffer), the bytes so far and
+/// the total expected (head and body).
+struct Download {
+    stream: TcpStream,
+    received: Vec<u8>,
+    expected_len: usize,
+    body_len: usize,
+}
 
-    let mut received = Vec::new();
-    let mut buf = vec![0u8; 32 * 1024];
-    let expected_len = loop {
-        let n = stream.read(&mut buf).await.unwrap();
-        assert!(n > 0, "closed before the head");
-        received.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&received);
-        if let Some(end) = text.find("\r\n\r\n") {
-            assert!(text.starts_with("HTTP/1.1 200"), "{}", &text[..end]);
-            break end + 4 + content.len();
-        }
-    };
-    // Slow: 32 KiB every 100 ms for longer than the idle and header timeouts together,
-    // then as fast as it comes. A watchdog that took this for a stall would have closed
-    // the connection with most of the backup unsent.
-    let slow_until = Instant::now() + IDLE + HEADER;
-    while received.len() < expected_len {
-        let n = stream.read(&mut buf).await.unwrap();
-        assert!(
-            n > 0,
-            "cut off after {} of {expected_len} bytes",
-            received.len()
+impl Download {
+    /// Sends the request and reads up to the end of the answer's head.
+    async fn start(server: &TestServer, name: &str, body_len: usize) -> Download {
+        let token = server.token().await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(64 * 1024).unwrap();
+        let mut stream = socket.connect(server.addr).await.unwrap();
+        let request = format!(
+            "GET /api/backups/{name}/download HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
         );
-        received.extend_from_slice(&buf[..n]);
-        if Instant::now() < slow_until {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut received = Vec::new();
+        let mut buf = vec![0u8; 32 * 1024];
+        let expected_len = loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the head");
+            received.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&received);
+            if let Some(end) = text.find("\r\n\r\n") {
+                assert!(text.starts_with("HTTP/1.1 200"), "{}", &text[..end]);
+                break end + 4 + body_len;
+            }
+        };
+        Download {
+            stream,
+            received,
+            expected_len,
+            body_len,
         }
     }
-    let body = &received[expected_len - content.len()..];
-    assert_eq!(sha256_hex(body), sha256_hex(&content));
+
+    /// Reads the rest, 32 KiB every 100 ms until `slow_until`, then as fast as it comes;
+    /// returns the body.
+    async fn finish(mut self, slow_until: Instant) -> Vec<u8> {
+        let mut buf = vec![0u8; 32 * 1024];
+        while self.received.len() < self.expected_len {
+            let n = self.stream.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "cut off after {} of {} bytes",
+                self.received.len(),
+                self.expected_len
+            );
+            self.received.extend_from_slice(&buf[..n]);
+            if Instant::now() < slow_until {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        self.received.split_off(self.expected_len - self.body_len)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_but_progressing_download_is_not_cut_off() {
+    let server = start().await;
+    let (name, content) = store_big_backup(&server);
+    let download = Download::start(&server, name, content.len()).await;
+    // Slow for longer than the idle and header timeouts together: a watchdog that took
+    // this for a stall would have closed the connection with most of the backup unsent.
+    let body = download.finish(Instant::now() + IDLE + HEADER).await;
+    assert_eq!(sha256_hex(&body), sha256_hex(&content));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_download_in_flight_finish_and_accepts_no_more() {
+    let mut server = start().await;
+    let (name, content) = store_big_backup(&server);
+    let download = Download::start(&server, name, content.len()).await;
+    let reading = tokio::spawn(download.finish(Instant::now() + Duration::from_secs(2)));
+    // An idle kept-alive connection does not hold the shutdown up.
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    assert!(idle.read(&mut buf).await.unwrap() > 0);
+
+    let addr = server.addr;
+    let stopping = Instant::now();
+    tokio::time::timeout(Duration::from_secs(60), server.stop())
+        .await
+        .expect("the server stops once the download is sent");
+    // The server could not finish before the slow reader had taken most of the 24 MiB
+    // (the last few MiB may still sit in socket buffers when it stops).
+    assert!(
+        stopping.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        stopping.elapsed()
+    );
+    let body = reading.await.unwrap();
+    assert_eq!(
+        sha256_hex(&body),
+        sha256_hex(&content),
+        "cut off at shutdown"
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
 }
