@@ -72,10 +72,6 @@ impl LiveAdmins {
         Ok(live)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The file's current content. A missing file is an empty list; an unreadable or
     /// invalid one is an error (and refuses every login and token until it is fixed).
     ///

@@ -41,7 +41,6 @@ struct Job {
 pub struct PasswordChecks {
     slots: Arc<Semaphore>,
     jobs: Mutex<mpsc::Sender<Job>>,
-    limits: PasswordCheckLimits,
 }
 
 impl PasswordChecks {
@@ -59,12 +58,7 @@ impl PasswordChecks {
         Ok(PasswordChecks {
             slots: Arc::new(Semaphore::new(workers + limits.queue)),
             jobs: Mutex::new(sender),
-            limits,
         })
-    }
-
-    pub fn limits(&self) -> PasswordCheckLimits {
-        self.limits
     }
 
     /// Whether `password` matches the PHC string `hash`, checked on a worker; `Busy` at once
