@@ -197,14 +197,18 @@ pub struct ProfileAddArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {
-    /// Add an administrator, or change their password (asked for, or read from stdin).
+    /// Add an administrator, or change their password (asked for, or read from stdin). A new
+    /// password ends the admin's earlier tokens on a running server at once.
     Add {
         email: String,
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Remove an administrator.
+    /// Remove an administrator; their tokens stop working on a running server at once.
     Remove { email: String },
+    /// End every token issued to an administrator so far (they log in again); the password
+    /// stays.
+    Revoke { email: String },
     /// List administrators' emails.
     List,
 }

@@ -1,6 +1,8 @@
 //! The admin file: who may log in to the server, as argon2id password hashes in a JSON file
-//! (0600, written atomically). `rythm-backup admin add|remove` edit it; the server reads it
-//! at every login, so a change takes effect without a restart.
+//! (0600, written atomically). `rythm-backup admin add|remove|revoke` edit it. Each admin has
+//! a `generation`, a random value replaced whenever the password changes or their tokens are
+//! revoked; tokens carry it, so the server (which re-reads the file when it changes, see
+//! `live_admins`) refuses a token once its admin is removed or has a new generation.
 //!
 //! ```no_run
 //! use rythm_backup_server::admins::AdminFile;
@@ -13,12 +15,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::atomic_file;
+use crate::hash_verifier::HashVerifier;
 
 /// The shortest password `add` accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -59,6 +62,11 @@ pub struct AdminRecord {
     pub created_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+    /// Changes with every new password and every revocation; tokens carry the value they
+    /// were issued with. Files written before it existed have none, and neither have the
+    /// tokens issued from them: those stay valid until the admin's next change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -141,6 +149,7 @@ impl AdminFile {
             Some(existing) => {
                 existing.password_hash = password_hash;
                 existing.updated_at = Some(now);
+                existing.generation = Some(new_generation());
                 AddOutcome::PasswordChanged
             }
             None => {
@@ -152,6 +161,7 @@ impl AdminFile {
                     last_name: None,
                     created_at: Some(now),
                     updated_at: Some(now),
+                    generation: Some(new_generation()),
                 });
                 AddOutcome::Added
             }
@@ -172,16 +182,35 @@ impl AdminFile {
         Ok(true)
     }
 
+    /// Ends every token issued to an admin so far (a new generation) and saves the file;
+    /// false when there was none with that email. The password stays.
+    pub fn revoke(&mut self, email: &str) -> Result<bool, AdminError> {
+        let email = normalize_email(email);
+        let Some(admin) = self.contents.admins.iter_mut().find(|a| a.email == email) else {
+            return Ok(false);
+        };
+        admin.generation = Some(new_generation());
+        admin.updated_at = Some(OffsetDateTime::now_utc());
+        self.save()?;
+        Ok(true)
+    }
+
+    /// The admin with this id (a token's `userId`).
+    pub fn by_id(&self, id: &str) -> Option<&AdminRecord> {
+        self.contents.admins.iter().find(|a| a.id == id)
+    }
+
     /// The admin whose email and password these are. An unknown email costs the same argon2
     /// verification as a known one (against a dummy hash), so timing does not tell them
-    /// apart. Slow on purpose: call it off the async threads.
+    /// apart. Slow on purpose, and 19 MiB each: the server checks through `password_check`
+    /// instead, which bounds how many run at once.
     pub fn verify(&self, email: &str, password: &str) -> Option<&AdminRecord> {
         let found = self.find(email);
         let hash: &str = match found {
             Some(admin) => &admin.password_hash,
             None => dummy_hash(),
         };
-        let ok = verify_password(hash, password);
+        let ok = HashVerifier::default().verify(hash, password.as_bytes());
         found.filter(|_| ok)
     }
 
@@ -198,6 +227,11 @@ impl AdminFile {
             source,
         })
     }
+}
+
+/// 128 random bits in hex.
+fn new_generation() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 fn normalize_email(email: &str) -> String {
@@ -229,21 +263,9 @@ fn hash_password(password: &str) -> Result<String, AdminError> {
         .map_err(|e| AdminError::Hash(e.to_string()))
 }
 
-fn verify_password(hash: &str, password: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => {
-            tracing::warn!("an admin's password hash in the admin file is not a PHC string");
-            false
-        }
-    }
-}
-
 /// A hash of a random password with the same parameters as real ones, verified for unknown
 /// emails. Computed once (call `warm_up` at start so the first such login is not slower).
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         hash_password(&format!("{:032x}", rand::random::<u128>()))
@@ -282,14 +304,49 @@ mod tests {
 
         let mut file = AdminFile::load(&path).unwrap();
         let id = file.admins()[0].id.clone();
+        let generation = file.admins()[0].generation.clone();
+        assert!(generation.as_ref().is_some_and(|g| g.len() == 32));
         assert_eq!(
             file.add("ops@example.com", "another pass").unwrap(),
             AddOutcome::PasswordChanged
         );
         assert_eq!(file.admins()[0].id, id);
+        assert_ne!(
+            file.admins()[0].generation,
+            generation,
+            "a new password revokes"
+        );
+        let generation = file.admins()[0].generation.clone();
+        assert!(file.revoke("OPS@example.com").unwrap());
+        assert_ne!(file.admins()[0].generation, generation);
+        assert!(!file.revoke("nobody@example.com").unwrap());
+        let reloaded = AdminFile::load(&path).unwrap();
+        assert_eq!(
+            reloaded.by_id(&id).unwrap().generation,
+            file.admins()[0].generation
+        );
+        assert!(reloaded.verify("ops@example.com", "another pass").is_some());
         assert!(file.remove("OPS@example.com").unwrap());
         assert!(!file.remove("ops@example.com").unwrap());
         assert!(AdminFile::load(&path).unwrap().admins().is_empty());
+    }
+
+    #[test]
+    fn files_written_before_generations_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.json");
+        let hash = hash_password("an old password").unwrap();
+        let old = serde_json::json!({"version": 1, "admins": [{
+            "id": "0123", "email": "old@example.com", "passwordHash": hash,
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}]});
+        std::fs::write(&path, old.to_string()).unwrap();
+        let mut file = AdminFile::load(&path).unwrap();
+        assert_eq!(file.by_id("0123").unwrap().generation, None);
+        assert!(file.verify("old@example.com", "an old password").is_some());
+        assert!(file.revoke("old@example.com").unwrap());
+        assert!(AdminFile::load(&path).unwrap().admins()[0]
+            .generation
+            .is_some());
     }
 
     #[test]

@@ -16,8 +16,52 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const MIN_JWT_SECRET_LEN: usize = 32;
 /// The largest request body accepted; every body of the API is a small JSON object.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-/// How long an issued token is valid, as the RYTHM API's.
+/// How long an issued token is valid, as the RYTHM API's; also the longest any token is
+/// accepted for, counted from its `iat`, whatever its `exp` says.
 pub const TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long a connection may take to deliver what it owes, so that idle or stalled
+/// connections do not pile up (`HTTP_HEADER_TIMEOUT`, `HTTP_BODY_TIMEOUT`,
+/// `HTTP_IDLE_TIMEOUT`, in seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    /// From the first byte of a request's head to its end.
+    pub header: Duration,
+    /// From the end of a request's head to the end of its body (bodies are small JSON).
+    /// Responses are not limited: a slow download that progresses runs as long as it needs.
+    pub body: Duration,
+    /// How long a connection may wait for the first byte of its next request: after it
+    /// opened, or after the previous response was sent (keep-alive).
+    pub idle: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The bound on argon2 password checks, each of which holds about 19 MiB while it runs:
+/// `workers` run at once, `queue` more may wait, and any further login is answered 503 at
+/// once (`LOGIN_CHECK_WORKERS`, `LOGIN_CHECK_QUEUE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCheckLimits {
+    pub workers: usize,
+    pub queue: usize,
+}
+
+impl Default for PasswordCheckLimits {
+    fn default() -> Self {
+        PasswordCheckLimits {
+            workers: 2,
+            queue: 16,
+        }
+    }
+}
 
 /// Failed logins allowed per client address within `window` before 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +91,8 @@ pub struct ServerConfig {
     pub schedule_file: PathBuf,
     pub body_limit: usize,
     pub login_limit: LoginLimit,
+    pub password_checks: PasswordCheckLimits,
+    pub timeouts: HttpTimeouts,
     pub token_ttl: Duration,
 }
 
@@ -60,13 +106,16 @@ impl ServerConfig {
             schedule_file: default_schedule_file(),
             body_limit: DEFAULT_BODY_LIMIT,
             login_limit: LoginLimit::default(),
+            password_checks: PasswordCheckLimits::default(),
+            timeouts: HttpTimeouts::default(),
             token_ttl: TOKEN_TTL,
         };
         config.validate()?;
         Ok(config)
     }
 
-    /// Reads `JWT_SECRET` (required), `LISTEN_ADDR`, `ADMINS_FILE` and `SCHEDULE_FILE`.
+    /// Reads `JWT_SECRET` (required), `LISTEN_ADDR`, `ADMINS_FILE`, `SCHEDULE_FILE`, the
+    /// HTTP timeouts and the login limits (see the README's server section).
     pub fn from_env() -> Result<Self, ServerError> {
         Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -89,6 +138,30 @@ impl ServerConfig {
         if let Some(path) = lookup("SCHEDULE_FILE") {
             config.schedule_file = PathBuf::from(path);
         }
+        let seconds = |key: &str, default: Duration| {
+            lookup(key).map_or(Ok(default), |raw| parse_seconds(key, &raw))
+        };
+        let count = |key: &str, default: usize, min: usize| {
+            lookup(key).map_or(Ok(default), |raw| parse_count(key, &raw, min))
+        };
+        let timeouts = config.timeouts;
+        config.timeouts = HttpTimeouts {
+            header: seconds("HTTP_HEADER_TIMEOUT", timeouts.header)?,
+            body: seconds("HTTP_BODY_TIMEOUT", timeouts.body)?,
+            idle: seconds("HTTP_IDLE_TIMEOUT", timeouts.idle)?,
+        };
+        let checks = config.password_checks;
+        config.password_checks = PasswordCheckLimits {
+            workers: count("LOGIN_CHECK_WORKERS", checks.workers, 1)?,
+            queue: count("LOGIN_CHECK_QUEUE", checks.queue, 0)?,
+        };
+        let limit = config.login_limit;
+        config.login_limit = LoginLimit {
+            max_failures: count("LOGIN_MAX_FAILURES", limit.max_failures as usize, 1)?
+                .try_into()
+                .map_err(|_| ServerError::Config("LOGIN_MAX_FAILURES is too large".into()))?,
+            window: seconds("LOGIN_FAILURE_WINDOW", limit.window)?,
+        };
         Ok(config)
     }
 
@@ -104,6 +177,20 @@ impl ServerConfig {
         if self.body_limit == 0 {
             return Err(ServerError::Config("the body limit must not be 0".into()));
         }
+        let t = self.timeouts;
+        if [t.header, t.body, t.idle].contains(&Duration::ZERO) {
+            return Err(ServerError::Config("HTTP timeouts must be above 0".into()));
+        }
+        if self.password_checks.workers == 0 || self.login_limit.max_failures == 0 {
+            return Err(ServerError::Config(
+                "LOGIN_CHECK_WORKERS and LOGIN_MAX_FAILURES must be at least 1".into(),
+            ));
+        }
+        if self.token_ttl.is_zero() || self.login_limit.window.is_zero() {
+            return Err(ServerError::Config(
+                "the token lifetime and the login failure window must be above 0".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -115,6 +202,33 @@ pub fn parse_listen(raw: &str) -> Result<SocketAddr, ServerError> {
             "listen address {raw:?} is not IP:PORT (e.g. 127.0.0.1:8080)"
         ))
     })
+}
+
+/// A duration in seconds, decimals allowed (`10`, `2.5`); above 0 and at most a day.
+fn parse_seconds(key: &str, raw: &str) -> Result<Duration, ServerError> {
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            ServerError::Config(format!(
+                "{key} is {raw:?}: expected a number of seconds above 0 and at most 86400"
+            ))
+        })
+}
+
+/// A whole number of at least `min` (and at most 10,000, which no sane setting exceeds).
+fn parse_count(key: &str, raw: &str, min: usize) -> Result<usize, ServerError> {
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=10_000).contains(n))
+        .ok_or_else(|| {
+            ServerError::Config(format!(
+                "{key} is {raw:?}: expected a whole number from {min} to 10000"
+            ))
+        })
 }
 
 /// `ADMINS_FILE`, else `admins.json` in the OS config folder's `rythm-backup`.
@@ -180,5 +294,46 @@ mod tests {
         assert_eq!(c.admins_file, PathBuf::from("/tmp/a.json"));
         assert_eq!(c.schedule_file, PathBuf::from("/tmp/s.json"));
         assert!(config(&[("JWT_SECRET", &"s".repeat(40)), ("LISTEN_ADDR", "nope")]).is_err());
+    }
+
+    #[test]
+    fn reads_timeouts_and_login_limits() {
+        let defaults = config(&[("JWT_SECRET", &"s".repeat(40))]).unwrap();
+        assert_eq!(defaults.timeouts, HttpTimeouts::default());
+        assert_eq!(defaults.password_checks, PasswordCheckLimits::default());
+        assert_eq!(defaults.login_limit, LoginLimit::default());
+        let c = config(&[
+            ("JWT_SECRET", &"s".repeat(40)),
+            ("HTTP_HEADER_TIMEOUT", "2.5"),
+            ("HTTP_BODY_TIMEOUT", "7"),
+            ("HTTP_IDLE_TIMEOUT", " 90 "),
+            ("LOGIN_CHECK_WORKERS", "4"),
+            ("LOGIN_CHECK_QUEUE", "0"),
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_FAILURE_WINDOW", "60"),
+        ])
+        .unwrap();
+        assert_eq!(c.timeouts.header, Duration::from_millis(2500));
+        assert_eq!(c.timeouts.body, Duration::from_secs(7));
+        assert_eq!(c.timeouts.idle, Duration::from_secs(90));
+        assert_eq!(c.password_checks.workers, 4);
+        assert_eq!(c.password_checks.queue, 0);
+        assert_eq!(c.login_limit.max_failures, 3);
+        assert_eq!(c.login_limit.window, Duration::from_secs(60));
+        for (key, bad) in [
+            ("HTTP_HEADER_TIMEOUT", "0"),
+            ("HTTP_BODY_TIMEOUT", "-1"),
+            ("HTTP_IDLE_TIMEOUT", "soon"),
+            ("HTTP_IDLE_TIMEOUT", "NaN"),
+            ("HTTP_IDLE_TIMEOUT", "1e9"),
+            ("LOGIN_CHECK_WORKERS", "0"),
+            ("LOGIN_CHECK_QUEUE", "-3"),
+            ("LOGIN_MAX_FAILURES", "0"),
+        ] {
+            let error = config(&[("JWT_SECRET", &"s".repeat(40)), (key, bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(key), "{key}={bad}: {error}");
+        }
     }
 }

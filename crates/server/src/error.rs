@@ -39,6 +39,8 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const RANGE_NOT_SATISFIABLE: &str = "range_not_satisfiable";
+    pub const OVERLOADED: &str = "overloaded";
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -90,6 +92,14 @@ impl ApiError {
                 codes::RATE_LIMITED,
                 "Too many failed login attempts; try again later",
             )
+        }
+    }
+
+    /// 503 with `Retry-After: 1`: a bounded resource (the password checks) is saturated.
+    pub fn overloaded(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED, message)
         }
     }
 

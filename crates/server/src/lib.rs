@@ -1,8 +1,10 @@
 //! rythm-backup-server: the REST server of `rythm-backup serve`. It speaks the RYTHM
 //! platform's backup API (a compatible superset, see DESIGN.md "Our server") over the
-//! engine: HS256 tokens for admins from an argon2 admin file, streamed downloads with Range,
-//! one job lock for backups and restores, a persisted daily schedule it runs itself, an
-//! audit log, and an OpenAPI document generated from the handlers.
+//! engine: HS256 tokens for admins from an argon2 admin file (revoked when an admin is
+//! removed or changes password), race-free login limits and bounded password hashing,
+//! streamed downloads with Range, one job lock for backups and restores, a persisted daily
+//! schedule it runs itself, an audit log, connection timeouts, and an OpenAPI document
+//! generated from the handlers.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), rythm_backup_server::ServerError> {
@@ -22,8 +24,13 @@ pub mod config;
 pub mod convert;
 pub mod download;
 pub mod error;
+mod hash_verifier;
 pub mod jobs;
+mod listener;
+pub mod live_admins;
 pub mod openapi;
+pub mod password_check;
+pub mod query_tokens;
 pub mod rate_limit;
 pub mod redact;
 pub mod routes;
@@ -31,7 +38,6 @@ pub mod schedule;
 pub mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use rythm_backup_core::Engine;
@@ -44,6 +50,8 @@ pub use schedule::{Clock, ManualClock, SystemClock};
 
 use crate::auth::JwtKeys;
 use crate::jobs::JobLock;
+use crate::live_admins::LiveAdmins;
+use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
 use crate::redact::Redactor;
 use crate::schedule::{Schedule, ScheduleStore};
@@ -75,8 +83,8 @@ impl BackupServer {
             engine.config().retention_days,
             clock.now(),
         )?;
-        let admins = admins::AdminFile::load(&config.admins_file)?;
-        if admins.admins().is_empty() {
+        let admins = LiveAdmins::load(&config.admins_file)?;
+        if admins.current()?.admins().is_empty() {
             tracing::warn!(file = %config.admins_file.display(),
                 "no admins can log in: add one with `rythm-backup admin add EMAIL`");
         }
@@ -84,15 +92,23 @@ impl BackupServer {
         if engine.config().database.is_none() {
             tracing::warn!("DATABASE_URL is not set: backups and restores will fail");
         }
+        let password_checks =
+            PasswordChecks::start(config.password_checks).map_err(|source| ServerError::Io {
+                action: "cannot start the password check threads for",
+                path: config.admins_file.display().to_string(),
+                source,
+            })?;
         let state = AppState(Arc::new(Shared {
             redactor: Redactor::new(&config, engine.config()),
             engine,
             keys,
-            admins_file: config.admins_file.clone(),
+            admins,
             limiter: LoginLimiter::new(config.login_limit),
+            password_checks,
             jobs: JobLock::default(),
             schedule: Arc::new(Schedule::new(store, clock)),
             body_limit: config.body_limit,
+            timeouts: config.timeouts,
             openapi_json: OnceLock::new(),
         }));
         Ok(BackupServer { state })
@@ -124,11 +140,7 @@ impl BackupServer {
                 "rythm-backup server listening");
         }
         let stop = cancel.clone();
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        listener::serve(listener, app, self.state.timeouts, async move {
             shutdown.await;
             tracing::info!("shutting down");
             stop.cancel();
@@ -136,11 +148,7 @@ impl BackupServer {
         .await;
         cancel.cancel();
         let _ = scheduler.await;
-        served.map_err(|source| ServerError::Io {
-            action: "serving on",
-            path: address.map_or_else(|| "the listener".into(), |a| a.to_string()),
-            source,
-        })
+        Ok(())
     }
 }
 

@@ -11,7 +11,9 @@ use utoipa::{Modify, OpenApi};
         title = "RYTHM Backup Admin",
         description = "PostgreSQL backups in Azure Blob Storage or a local folder: the RYTHM \
                        platform's backup API, a compatible superset. Every backup route needs \
-                       `Authorization: Bearer TOKEN` of a `system_admin` (see /api/auth/login)."
+                       `Authorization: Bearer TOKEN` of a `system_admin` (see /api/auth/login). \
+                       A credential in the query string (`?token=`, `?access_token=`, \
+                       `?jwt=`, ...) is refused with 401 on every route."
     ),
     modifiers(&BearerScheme),
     tags(

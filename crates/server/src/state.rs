@@ -1,14 +1,17 @@
-//! What every request handler shares: the engine, the token keys, the admin file's path,
-//! the login limiter, the job lock, the schedule and the redactor.
+//! What every request handler shares: the engine, the token keys, the admin file (re-read
+//! when it changes), the login limiter, the password checks, the job lock, the schedule,
+//! the redactor and the limits.
 
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use rythm_backup_core::Engine;
 
 use crate::auth::JwtKeys;
+use crate::config::HttpTimeouts;
 use crate::jobs::JobLock;
+use crate::live_admins::LiveAdmins;
+use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
 use crate::redact::Redactor;
 use crate::schedule::Schedule;
@@ -17,12 +20,14 @@ use crate::schedule::Schedule;
 pub struct Shared {
     pub engine: Engine,
     pub keys: JwtKeys,
-    pub admins_file: PathBuf,
+    pub admins: LiveAdmins,
     pub limiter: LoginLimiter,
+    pub password_checks: PasswordChecks,
     pub jobs: JobLock,
     pub schedule: Arc<Schedule>,
     pub redactor: Redactor,
     pub body_limit: usize,
+    pub timeouts: HttpTimeouts,
     /// The OpenAPI document, set once the router is built.
     pub openapi_json: OnceLock<String>,
 }

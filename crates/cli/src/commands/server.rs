@@ -1,5 +1,6 @@
-//! `serve` (the backup REST API on the engine) and `admin add|remove|list` (the server's
-//! argon2 admin file).
+//! `serve` (the backup REST API on the engine) and `admin add|remove|revoke|list` (the
+//! server's argon2 admin file, which a running server re-reads when it changes: removing an
+//! admin, a new password or a revocation ends their tokens at once).
 
 use rythm_backup_core::{Cancel, Engine, EngineConfig, Error};
 use rythm_backup_server::admins::{path_from_env, AddOutcome, AdminFile};
@@ -39,7 +40,10 @@ pub async fn admin(ctx: &Ctx, action: AdminAction) -> Result<(), Error> {
             };
             let answer = serde_json::json!({ "email": email, "result": verb, "file": path });
             ctx.finish(&answer, |_| {
-                println!("Administrator {email} {verb} ({})", path.display())
+                println!("Administrator {email} {verb} ({})", path.display());
+                if outcome == AddOutcome::PasswordChanged {
+                    println!("Their earlier tokens no longer work.");
+                }
             })
             .await;
         }
@@ -52,6 +56,18 @@ pub async fn admin(ctx: &Ctx, action: AdminAction) -> Result<(), Error> {
             let answer = serde_json::json!({ "email": email, "result": "removed" });
             ctx.finish(&answer, |_| println!("Administrator {email} removed"))
                 .await;
+        }
+        AdminAction::Revoke { email } => {
+            if !file.revoke(&email).map_err(|e| server_error(e.into()))? {
+                return Err(Error::InvalidInput(format!(
+                    "{email} is not an administrator"
+                )));
+            }
+            let answer = serde_json::json!({ "email": email, "result": "tokens revoked" });
+            ctx.finish(&answer, |_| {
+                println!("Every token issued to {email} so far no longer works")
+            })
+            .await;
         }
         AdminAction::List => {
             let emails: Vec<&str> = file.admins().iter().map(|a| a.email.as_str()).collect();

@@ -7,5 +7,8 @@ mod api_mode;
 #[cfg(target_os = "linux")]
 mod failures;
 mod names;
+// Many loopback source addresses and /proc/PID/status.
+#[cfg(target_os = "linux")]
+mod server_security;
 mod support;
 mod workflow;

@@ -73,7 +73,7 @@ fn engine_for(state: &AppState, actor: Option<&str>) -> Engine {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Backup created", body = CreateBackupResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 409, description = "Another backup or restore is running", body = ErrorBody),
         (status = 500, description = "The dump or the upload failed", body = ErrorBody),
@@ -122,7 +122,7 @@ pub async fn create_backup(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The backups, newest first", body = ListBackupsResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 500, description = "Storage failed", body = ErrorBody),
     )
@@ -152,10 +152,11 @@ pub async fn list_backups(
     responses(
         (status = 200, description = "Database restored", body = ActionResponse),
         (status = 400, description = "Bad name, body or confirmation", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 404, description = "No such backup", body = ErrorBody),
         (status = 409, description = "Another backup or restore is running, or the database is in use", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within HTTP_BODY_TIMEOUT", body = ErrorBody),
         (status = 422, description = "The backup is damaged; nothing was changed", body = ErrorBody),
         (status = 500, description = "The restore failed and was rolled back", body = ErrorBody),
     )
@@ -237,7 +238,7 @@ async fn restore(
     responses(
         (status = 200, description = "Backup deleted", body = ActionResponse),
         (status = 400, description = "Bad name", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 404, description = "No such backup", body = ErrorBody),
     )
@@ -273,7 +274,7 @@ pub async fn delete_backup(
         (status = 200, description = "The whole backup", content_type = "application/octet-stream", body = BackupBytes),
         (status = 206, description = "The requested range, with Content-Range", content_type = "application/octet-stream", body = BackupBytes),
         (status = 400, description = "Bad name", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 404, description = "No such backup", body = ErrorBody),
         (status = 416, description = "The range is outside the backup", body = ErrorBody),

@@ -1,7 +1,8 @@
 //! The router: every route with its OpenAPI description (utoipa-axum collects both from the
-//! same handlers, so the document cannot drift), the body limit, request tracing, and one
-//! layer that turns every error answer into `{success:false, error, code}` with known
-//! secrets redacted.
+//! same handlers, so the document cannot drift), and the layers around them: request
+//! tracing that logs the path but never the query string or a header, the refusal of
+//! credentials in query strings, the body size limit and body deadline, and one layer that
+//! turns every error answer into `{success:false, error, code}` with known secrets redacted.
 
 pub mod auth;
 pub mod backups;
@@ -14,14 +15,17 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use http_body_util::LengthLimitError;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::TOKEN_REQUIRED;
 use crate::error::{codes, ApiError};
 use crate::openapi::ApiDoc;
+use crate::query_tokens::carries_credentials;
 use crate::state::AppState;
 
 /// Error bodies read back for redaction are at most this large (ours are tiny).
@@ -44,12 +48,92 @@ pub fn router(state: AppState) -> Router {
         .expect("the OpenAPI document serialises");
     let _ = state.openapi_json.set(json);
     let limit = state.body_limit;
+    // The last layer added is the outermost: tracing sees every request first.
     api.fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            read_body_in_time,
+        ))
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn(refuse_query_credentials))
         .layer(middleware::from_fn_with_state(state.clone(), json_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of a request: method and path only. The query string may hold a credential
+/// (refused, but already sent), and headers hold tokens: neither is ever logged.
+fn request_span(request: &Request) -> tracing::Span {
+    let query = request.uri().query().map(|_| "<redacted>");
+    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path(),
+        query, version = ?request.version())
+}
+
+/// 401 for a credential in the query string, before any handler sees it.
+async fn refuse_query_credentials(request: Request, next: Next) -> Response {
+    if request.uri().query().is_some_and(carries_credentials) {
+        tracing::warn!(path = %request.uri().path(),
+            "refused a credential in the query string (send Authorization: Bearer TOKEN)");
+        return ApiError::unauthorized(TOKEN_REQUIRED).into_response();
+    }
+    next.run(request).await
+}
+
+/// Reads the whole request body (at most the body limit, enforced by the layer outside)
+/// within the body timeout, so a client that dribbles its body cannot hold a handler:
+/// 408 and the connection closed otherwise. Every body of this API is a small JSON object.
+async fn read_body_in_time(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(state.timeouts.body, to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(e)) if is_length_limit(&e) => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "cannot read a request body");
+            close(ApiError::bad_request("the request body could not be read").into_response())
+        }
+        Err(_) => {
+            tracing::warn!(path = %parts.uri.path(), timeout = ?state.timeouts.body,
+                "request body not received in time");
+            close(
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    codes::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        state.timeouts.body.as_secs_f64()
+                    ),
+                )
+                .into_response(),
+            )
+        }
+    }
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Asks the client to close the connection (its unread body is not worth draining).
+fn close(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 async fn not_found() -> ApiError {

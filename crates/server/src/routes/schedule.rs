@@ -21,7 +21,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The schedule", body = ScheduleResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
     )
 )]
@@ -47,8 +47,9 @@ pub async fn get_schedule(
     responses(
         (status = 200, description = "The updated schedule", body = ScheduleResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
         (status = 403, description = "Not a system_admin", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within HTTP_BODY_TIMEOUT", body = ErrorBody),
     )
 )]
 pub async fn put_schedule(

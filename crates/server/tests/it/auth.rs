@@ -67,7 +67,15 @@ async fn login_answers_with_the_peers_shape_and_a_seven_day_token() {
         .map(|k| k.as_str())
         .collect();
     keys.sort();
-    assert_eq!(keys, ["email", "exp", "iat", "role", "tenantId", "userId"]);
+    // The platform's claims, plus the admin's generation (a compatible superset).
+    assert_eq!(
+        keys,
+        ["email", "exp", "gen", "iat", "role", "tenantId", "userId"]
+    );
+    assert_eq!(
+        claims["gen"].as_str(),
+        server.admin_record().generation.as_deref()
+    );
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         7 * 24 * 3600
@@ -175,7 +183,11 @@ async fn five_failed_logins_bring_429_with_retry_after() {
 async fn bad_tokens_are_refused_with_the_peers_messages() {
     let server = TestServer::start().await;
     let secret = server.jwt_secret.clone();
-    let good = claims("system_admin", now(), now() + 3600);
+    let admin = server.admin_record();
+    let mut good = claims("system_admin", now(), now() + 3600);
+    good["userId"] = json!(admin.id);
+    good["email"] = json!(admin.email);
+    good["gen"] = json!(admin.generation);
     let alg_none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),

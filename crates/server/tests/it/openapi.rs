@@ -1,5 +1,5 @@
-//! `GET /api/openapi.json`: valid JSON, OpenAPI 3, listing every route with its methods and
-//! the wire types.
+//! `GET /api/openapi.json`: valid JSON, OpenAPI 3, listing every route with its methods,
+//! the wire types and the limits' statuses.
 
 use reqwest::{Method, StatusCode};
 
@@ -67,6 +67,20 @@ async fn openapi_document_lists_every_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // The limits a client can meet: per address (429), server-wide (503), slow bodies (408).
+    let login = &doc["paths"]["/api/auth/login"]["post"]["responses"];
+    for status in ["200", "400", "401", "408", "413", "429", "503"] {
+        assert!(login.get(status).is_some(), "login {status} is missing");
+    }
+    for (path, method) in [
+        ("/api/backups/{name}/restore", "post"),
+        ("/api/backups/schedule/config", "put"),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        assert!(responses.get("408").is_some(), "{method} {path} 408");
+    }
+    let description = doc["info"]["description"].as_str().unwrap();
+    assert!(description.contains("query string"), "{description}");
     // Downloads are binary, ranged or not.
     let download = &doc["paths"]["/api/backups/{name}/download"]["get"]["responses"];
     for status in ["200", "206"] {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use rythm_backup_core::{Engine, EngineConfig};
-use rythm_backup_server::admins::AdminFile;
+use rythm_backup_server::admins::{AdminFile, AdminRecord};
 use rythm_backup_server::{BackupServer, ManualClock, ServerConfig};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -35,6 +35,8 @@ pub struct Options {
     pub backend: Backend,
     /// DATABASE_URL; the test database's when `None`.
     pub database_url: Option<String>,
+    /// Changes to the server's configuration (timeouts, limits) before it starts.
+    pub configure: fn(&mut ServerConfig),
 }
 
 impl Default for Options {
@@ -42,6 +44,7 @@ impl Default for Options {
         Options {
             backend: Backend::Azure,
             database_url: None,
+            configure: |_| {},
         }
     }
 }
@@ -103,6 +106,7 @@ impl TestServer {
         let mut config = ServerConfig::new(jwt_secret.clone().into()).expect("a valid secret");
         config.admins_file = dir.path().join("admins.json");
         config.schedule_file = dir.path().join("schedule.json");
+        (options.configure)(&mut config);
         AdminFile::load(&config.admins_file)
             .unwrap()
             .add(&admin_email, &admin_password)
@@ -169,6 +173,15 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The test admin's record in the admin file (id and generation, as tokens carry them).
+    pub fn admin_record(&self) -> AdminRecord {
+        AdminFile::load(&self.config.admins_file)
+            .expect("the admin file")
+            .find(&self.admin_email)
+            .expect("the test admin exists")
+            .clone()
     }
 
     /// Logs in as the test's admin and returns the token.
