@@ -27,7 +27,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rythm-backup/target}
 TARGET_BACKUP_VS_FLOOR=1.5   # our backup's time <= 1.5 x pg_dump -Fp > /dev/null
 TARGET_SPEEDUP_VS_SEED=1.7   # the seed's dump-to-file-then-upload takes >= 1.7 x ours
 TARGET_BYTES_VS_SEED=0.5     # we store <= half the seed's bytes
-TARGET_RESTORE_VS_PSQL=1.15  # restore from storage <= 1.15 x psql -1 -f of a local file
+TARGET_RESTORE_VS_PSQL=1.3   # restore from storage <= 1.3 x psql -1 -f of a local file (it
+                             # checks the sha256 of a copy before running any of it)
+TARGET_FILTER_VS_RESTORE=0.10  # the statement check alone costs <= 10% of our restore
 TARGET_DOWNLOAD_SPEED=0.9    # download at >= 0.9 x curl's speed (curl time / ours)
 TARGET_RSS_MIB=64            # our peak RSS
 
@@ -58,10 +60,12 @@ ensure_azurite
 
 bench_log "building rythm-backup and the helper examples (release)"
 cargo build --release --quiet -p rythm-backup
-cargo build --release --quiet -p rythm-backup-core --example upload_file --example blob_url
+cargo build --release --quiet -p rythm-backup-core --example upload_file --example blob_url \
+    --example filter_sql
 OURS=$CARGO_TARGET_DIR/release/rythm-backup
 UPLOAD_FILE=$CARGO_TARGET_DIR/release/examples/upload_file
 BLOB_URL=$CARGO_TARGET_DIR/release/examples/blob_url
+FILTER_SQL=$CARGO_TARGET_DIR/release/examples/filter_sql
 
 make_services_dir
 start_postgres "$RYTHM_SERVICES_DIR/pg"
@@ -361,6 +365,8 @@ settle
 sql postgres -c "CREATE DATABASE restore_psql"
 on_retry=fresh_restore_psql with_pg measure restore_psql /dev/null \
     "$PG_BIN/psql" -X -q -w -1 -v ON_ERROR_STOP=1 -f "$SEED_FILE" -d restore_psql
+# What the restore's statement filter costs by itself, on the same plain dump.
+measure filter_sql /dev/null bash -c '"$1" <"$2" >/dev/null' _ "$FILTER_SQL" "$SEED_FILE"
 rm -f "$SEED_FILE"
 source_digest=$(table_digest "$DB")
 [[ $(table_digest restore_psql) == "$source_digest" ]] || bench_die "psql's restore differs from the source"
@@ -464,6 +470,10 @@ r=$(div "${SECS[restore_ours]}" "${SECS[restore_psql]}")
 row "restore from Azurite vs \`psql -1 -f\` of a local .sql" "$(secs "${SECS[restore_psql]}")" \
     "$(secs "${SECS[restore_ours]}")" "${r}×" "≤ ${TARGET_RESTORE_VS_PSQL}×" \
     "$(verdict "$r" le "$TARGET_RESTORE_VS_PSQL")$(disturbed restore_psql restore_ours)"
+r=$(div "${SECS[filter_sql]}" "${SECS[restore_ours]}")
+row "statement check alone (plain dump through the filter) vs our restore" \
+    "$(secs "${SECS[restore_ours]}")" "$(secs "${SECS[filter_sql]}")" "${r}×" \
+    "≤ ${TARGET_FILTER_VS_RESTORE}×" "$(verdict "$r" le "$TARGET_FILTER_VS_RESTORE")$(disturbed filter_sql)"
 r=$(div "${SECS[download_curl]}" "${SECS[download_ours]}")
 row "download vs \`curl\` with a SAS (speed relative to curl)" "$(secs "${SECS[download_curl]}")" \
     "$(secs "${SECS[download_ours]}")" "${r}× curl's speed" "≥ ${TARGET_DOWNLOAD_SPEED}×" \

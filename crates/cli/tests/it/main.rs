@@ -6,6 +6,9 @@ mod api_mode;
 // Interruptions are observed through /proc and sent as Unix signals.
 #[cfg(target_os = "linux")]
 mod failures;
+// /proc/PID/environ and Unix file modes.
+#[cfg(target_os = "linux")]
+mod hardening;
 mod names;
 // Many loopback source addresses and /proc/PID/status.
 #[cfg(target_os = "linux")]

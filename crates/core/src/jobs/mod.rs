@@ -9,7 +9,7 @@ pub mod prune;
 mod psql_guard;
 pub mod restore;
 mod spool;
-mod sql_filter;
+pub mod sql_filter;
 mod sql_stream;
 pub mod verify;
 

@@ -84,7 +84,7 @@ impl PgCommand {
             // A minimal environment: what the PostgreSQL tools need, never our secrets
             // (AZURE_STORAGE_CONNECTION_STRING, JWT_SECRET, tokens, SMTP passwords, …).
             .env_clear()
-            .envs(std::env::vars_os().filter(|(name, _)| child_may_inherit(name)))
+            .envs(minimal_environment())
             .env("PGAPPNAME", "rythm-backup");
         if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
             command.env("PGCONNECT_TIMEOUT", "15");
@@ -116,6 +116,12 @@ impl PgCommand {
             waited: false,
         })
     }
+}
+
+/// Our environment minus everything a PostgreSQL tool has no business seeing.
+pub(crate) fn minimal_environment() -> impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>
+{
+    std::env::vars_os().filter(|(name, _)| child_may_inherit(name))
 }
 
 /// Variables a PostgreSQL tool may see: the system's basics (locale, time zone, home and

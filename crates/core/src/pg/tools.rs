@@ -134,6 +134,8 @@ fn probe(dir: &Path) -> Option<PgTools> {
         return None;
     }
     let output = Command::new(dir.join(ToolKind::PgDump.file_name()))
+        .env_clear()
+        .envs(super::process::minimal_environment())
         .arg("--version")
         .output()
         .ok()?;
