@@ -7,5 +7,6 @@ mod api_mode;
 #[cfg(target_os = "linux")]
 mod failures;
 mod names;
+mod platform;
 mod support;
 mod workflow;
