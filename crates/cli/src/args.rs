@@ -11,8 +11,9 @@ use rythm_backup_core::{Compression, DumpFormat};
 /// Without --profile, configuration comes from the environment: DATABASE_URL,
 /// AZURE_STORAGE_CONNECTION_STRING, AZURE_BACKUP_CONTAINER (default database-backups),
 /// BACKUP_DIR (local folder when no Azure connection string is set), RETENTION_DAYS (default
-/// 10), LOG_LEVEL; or, for a REST API, BACKUP_API_URL with BACKUP_API_TOKEN or
-/// BACKUP_API_EMAIL and BACKUP_API_PASSWORD.
+/// 10), BACKUP_SHARED_WITH_PLATFORM (the Azure container is the RYTHM platform's too: plain,
+/// uncompressed .sql it lists and restores), LOG_LEVEL; or, for a REST API, BACKUP_API_URL
+/// with BACKUP_API_TOKEN or BACKUP_API_EMAIL and BACKUP_API_PASSWORD.
 #[derive(Debug, Parser)]
 #[command(name = "rythm-backup", version, propagate_version = true)]
 pub struct Cli {

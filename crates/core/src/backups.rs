@@ -76,7 +76,7 @@ pub struct CreateOutcome {
 #[serde(rename_all = "camelCase")]
 pub struct RestoreSummary {
     pub name: BackupName,
-    /// The database restored into (direct mode; the API does not say).
+    /// The database restored into (API mode: when the server has named it).
     pub database: Option<String>,
     /// The backup taken of the target before it was replaced, to roll back with.
     pub safety_backup: Option<BackupName>,

@@ -7,7 +7,7 @@ import type { NoSafetyBackup } from "./NoSafetyBackup";
  */
 export type RestoreSummary = { name: BackupName, 
 /**
- * The database restored into (direct mode; the API does not say).
+ * The database restored into (API mode: when the server has named it).
  */
 database: string | null, 
 /**
