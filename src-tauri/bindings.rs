@@ -24,7 +24,7 @@ mod tests {
     use crate::updater::{UpdateEvent, UpdateInfo};
     use rythm_backup_core::api::wire::{ScheduleConfig, ScheduleUpdate};
     use rythm_backup_core::api::TokenInfo;
-    use rythm_backup_core::backups::{CreateOutcome, RestoreSummary};
+    use rythm_backup_core::backups::{CreateOutcome, RestoreFeatures, RestoreSummary};
     use rythm_backup_core::jobs::download::DownloadOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
@@ -44,6 +44,7 @@ mod tests {
         DownloadOutcome::export_all(cfg)?;
         RestoreInput::export_all(cfg)?;
         RestoreSummary::export_all(cfg)?;
+        RestoreFeatures::export_all(cfg)?;
         RestoreOutcome::export_all(cfg)?;
         PruneOutcome::export_all(cfg)?;
         JobEvent::export_all(cfg)?;

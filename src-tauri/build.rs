@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "list_backups",
     "create_backup",
     "download_backup",
+    "restore_features",
     "restore_backup",
     "restore_local_copy",
     "delete_backup",

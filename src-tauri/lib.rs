@@ -8,6 +8,7 @@ mod error;
 mod job_run;
 mod json_file;
 mod logging;
+mod save_dialog;
 mod state;
 mod updater;
 
@@ -52,6 +53,7 @@ pub fn run() {
             commands::backups::list_backups,
             commands::backups::create_backup,
             commands::backups::download_backup,
+            commands::backups::restore_features,
             commands::backups::restore_backup,
             commands::backups::restore_local_copy,
             commands::backups::delete_backup,

@@ -18,10 +18,11 @@
 # Debian packages checked with `dpkg-query` and installed when missing. Append to this list
 # for new needs. The desktop app (Tauri 2) needs WebKitGTK and GTK to build (its C
 # libraries come through pkg-config; no OpenSSL, libdbus is vendored, no tray, no libxdo),
-# and Xvfb plus WebKitWebDriver (webkit2gtk-driver) for its end-to-end tests.
+# and Xvfb plus WebKitWebDriver (webkit2gtk-driver) for its end-to-end tests, which look for
+# the native save dialog with xwininfo (x11-utils).
 RYTHM_APT_PACKAGES=(curl zstd procps keyutils
     build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev
-    xvfb webkit2gtk-driver)
+    xvfb webkit2gtk-driver x11-utils)
 
 # Azurite 3.36 and later require Node >= 21 (3.37: >= 22); Debian 12's nodejs is 18 and
 # NodeSource's LTS is 20. 3.35.0 supports both and has every flag we use.

@@ -1,10 +1,11 @@
 //! A profile's backups: list, create, download (native save dialog), restore (a stored
-//! backup, or a local copy offline), delete, prune, and the running jobs. Long commands take
-//! the front end's job id and a `Channel` for the engine's `JobEvent`s (see `state`).
+//! backup, or a local copy offline) and what the server does around one, delete, prune, and
+//! the running jobs. Long commands take the front end's job id and a `Channel` for the
+//! engine's `JobEvent`s (see `state`).
 
 use std::path::PathBuf;
 
-use rythm_backup_core::backups::{Backups, CreateOutcome, RestoreSummary};
+use rythm_backup_core::backups::{Backups, CreateOutcome, RestoreFeatures, RestoreSummary};
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::download::DownloadOutcome;
 use rythm_backup_core::jobs::prune::PruneOutcome;
@@ -13,20 +14,18 @@ use rythm_backup_core::{BackupEntry, BackupName, Engine, Error, ErrorCode, JobEv
 use serde::Deserialize;
 use tauri::ipc::Channel;
 use tauri::{State, WebviewWindow};
-use tauri_plugin_dialog::DialogExt;
 use ts_rs::TS;
 
 use crate::commands::activity::logged;
 use crate::commands::local_copies;
 use crate::error::{UiError, UiResult};
 use crate::job_run::JobRun;
+use crate::save_dialog;
 use crate::state::{Action, AppState, JobView};
 
-/// Test-only answer to the save dialog (debug builds): downloads go to this folder under the
-/// backup's name.
-const E2E_SAVE_DIR: &str = "RYTHM_E2E_SAVE_DIR";
-
-/// How to restore: `confirm` must repeat the target database's name.
+/// How to restore: `confirm` must repeat the target database's name (through an API whose
+/// server has not said which database it restores into, the backup's name; the engine
+/// checks it).
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreInput {
@@ -44,11 +43,6 @@ pub struct RestoreInput {
     #[serde(default)]
     #[ts(optional)]
     pub create: Option<bool>,
-    /// API mode, when the server's database name is unknown: `confirm` repeats the backup's
-    /// name instead, and the server is sent no database name to check.
-    #[serde(default)]
-    #[ts(optional)]
-    pub confirmed_by_backup_name: Option<bool>,
 }
 
 #[tauri::command]
@@ -69,15 +63,57 @@ pub async fn create_backup(
     let run = JobRun::start(&state, &profile, job_id, Action::CreateBackup, on_event)?;
     let result = async {
         let backups = state.profiles.open(&profile).await?;
-        backups.create(&run.progress, run.cancel()).await
+        let outcome = backups.create(&run.progress, run.cancel()).await?;
+        remember_server_database(&state, &profile, backups.as_ref(), &outcome).await;
+        Ok::<_, rythm_backup_core::Error>(outcome)
     }
     .await;
     run.finish(result, |o| format!("created {} ({} bytes)", o.name, o.size))
         .await
 }
 
+/// API mode: the database the server named in its create answer is kept with the profile,
+/// so later restores are confirmed with it (the RYTHM platform names it nowhere else).
+async fn remember_server_database(
+    state: &AppState,
+    profile: &str,
+    backups: &dyn Backups,
+    outcome: &CreateOutcome,
+) {
+    let Some(database) = outcome
+        .database
+        .clone()
+        .filter(|_| backups.as_engine().is_none())
+    else {
+        return;
+    };
+    let name = profile.to_owned();
+    let saved = state
+        .with_profiles(move |p| p.remember_server_database(&name, &database))
+        .await;
+    if let Err(e) = saved {
+        tracing::warn!(error = %e.message, "could not remember the server's database");
+    }
+}
+
+/// What the profile's server does around a restore (a direct profile: everything), so that
+/// the restore dialog offers only what happens and says what does not.
+#[tauri::command]
+pub async fn restore_features(
+    state: State<'_, AppState>,
+    profile: String,
+) -> UiResult<RestoreFeatures> {
+    Ok(state
+        .profiles
+        .open(&profile)
+        .await?
+        .restore_features()
+        .await?)
+}
+
 /// Downloads into the file the person picks in the native save dialog (the backup's name by
-/// default), then lists it among the local copies. A dismissed dialog is a `cancelled` error.
+/// default), then lists it among the local copies. A dismissed dialog is a `cancelled` error,
+/// and so is a Cancel while the dialog is open (which closes it at once).
 #[tauri::command]
 pub async fn download_backup(
     window: WebviewWindow,
@@ -90,7 +126,7 @@ pub async fn download_backup(
     let name = BackupName::parse(&name).map_err(Error::from)?;
     let run = JobRun::start(&state, &profile, job_id, Action::DownloadBackup, on_event)?;
     let result = async {
-        let destination = save_destination(&window, &name).await?;
+        let destination = save_dialog::ask(&window, &name, run.cancel()).await?;
         let backups = state.profiles.open(&profile).await?;
         // The native dialog already asked before replacing an existing file.
         let outcome = backups
@@ -111,32 +147,6 @@ pub async fn download_backup(
     .await
 }
 
-/// Where to save `name`: the save dialog's answer; in debug builds (the end-to-end tests),
-/// `RYTHM_E2E_SAVE_DIR/NAME` when that variable is set.
-async fn save_destination(window: &WebviewWindow, name: &BackupName) -> UiResult<PathBuf> {
-    if cfg!(debug_assertions) {
-        if let Some(dir) = std::env::var_os(E2E_SAVE_DIR).filter(|d| !d.is_empty()) {
-            return Ok(PathBuf::from(dir).join(name.as_str()));
-        }
-    }
-    let (sender, chosen) = tokio::sync::oneshot::channel();
-    window
-        .dialog()
-        .file()
-        .set_parent(window)
-        .set_title("Save backup")
-        .set_file_name(name.as_str())
-        .save_file(move |path| {
-            let _ = sender.send(path);
-        });
-    let path = chosen.await.ok().flatten();
-    match path.map(|p| p.into_path()) {
-        Some(Ok(path)) => Ok(path),
-        Some(Err(e)) => Err(UiError::invalid_input(format!("cannot save there: {e}"))),
-        None => Err(UiError::new(ErrorCode::Cancelled, "no file was chosen")),
-    }
-}
-
 #[tauri::command]
 pub async fn restore_backup(
     state: State<'_, AppState>,
@@ -150,13 +160,6 @@ pub async fn restore_backup(
     let run = JobRun::start(&state, &profile, job_id, Action::RestoreBackup, on_event)?;
     let result = async {
         let backups = state.profiles.open(&profile).await?;
-        if options.confirmed_by_backup_name == Some(true) && options.confirm.trim() != name.as_str()
-        {
-            return Err(UiError::new(
-                ErrorCode::ConfirmationMismatch,
-                format!("type the backup's name, {name}, to confirm the restore"),
-            ));
-        }
         let options = restore_options(backups.as_engine(), options)?;
         Ok::<_, UiError>(
             backups
@@ -229,15 +232,12 @@ fn restore_options(engine: Option<&Engine>, input: RestoreInput) -> UiResult<Res
             Some(configured.with_database(database))
         }
     };
-    // A direct profile always knows its database: the name must be typed there.
-    let database_unknown = engine.is_none() && input.confirmed_by_backup_name == Some(true);
     Ok(RestoreOptions {
         target,
         create: input.create.unwrap_or(false),
         confirm: input.confirm,
         skip_safety_backup: input.skip_safety_backup,
         terminate_connections: input.terminate_connections,
-        database_unknown,
     })
 }
 

@@ -1,13 +1,15 @@
 //! "Test connection": checks both ends of a profile and reports each. Direct mode: the
 //! database (reachable, its version), the PostgreSQL client tools (found, new enough for
-//! that server), the store (listable). API mode: the server (answers), the sign-in (stored,
-//! current, accepted), the role (system_admin).
+//! that server), the store (listable), and for Azure whether the container is the RYTHM
+//! platform's too (its backups in it, its `backup_history` table in the database) and the
+//! profile says so. API mode: the server (answers), the sign-in (stored, current,
+//! accepted), the role (system_admin).
 
 use std::time::Duration;
 
 use rythm_backup_core::api::ApiClient;
 use rythm_backup_core::pg::{PgError, PgTools, Server, ToolError};
-use rythm_backup_core::profile::{Profile, ProfileMode, Profiles};
+use rythm_backup_core::profile::{Profile, ProfileMode, Profiles, StorageSettings};
 use rythm_backup_core::secrets::SecretKind;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -31,6 +33,9 @@ pub enum CheckId {
     Server,
     SignIn,
     Role,
+    /// Direct mode with Azure: the container is (or is not) shared with the RYTHM platform,
+    /// as the profile says.
+    Platform,
 }
 
 fn check(id: CheckId, label: &str, result: Result<String, String>) -> Check {
@@ -89,7 +94,7 @@ pub async fn direct(profiles: &Profiles, profile: &Profile) -> Vec<Check> {
         },
         Err(error) => Err(error.to_string()),
     };
-    vec![
+    let mut checks = vec![
         check(CheckId::Database, "Database reachable", database),
         check(
             CheckId::PgTools,
@@ -97,7 +102,55 @@ pub async fn direct(profiles: &Profiles, profile: &Profile) -> Vec<Check> {
             tools,
         ),
         check(CheckId::Storage, "Backup storage reachable", storage),
-    ]
+    ];
+    if let ProfileMode::Direct {
+        storage: storage @ StorageSettings::Azure { .. },
+        ..
+    } = &profile.mode
+    {
+        let shared = storage.shared_with_platform();
+        let result = platform(profiles, &profile.name, shared).await;
+        checks.push(check(
+            CheckId::Platform,
+            "Sharing with the RYTHM platform",
+            result,
+        ));
+    }
+    checks
+}
+
+/// Whether the container looks like the RYTHM platform's too, and the profile agrees.
+async fn platform(profiles: &Profiles, name: &str, shared: bool) -> Result<String, String> {
+    let backups = profiles.open(name).await.map_err(|e| e.to_string())?;
+    let engine = backups
+        .as_engine()
+        .ok_or("not checked: this profile uses a backup server")?;
+    let signs = engine
+        .platform_signs()
+        .await
+        .map_err(|e| format!("not checked: {e}"))?;
+    let found = signs.describe();
+    match (shared, signs.any()) {
+        (true, true) => Ok(format!(
+            "shared, as the profile says ({found}): backups are plain .sql that the \
+             platform's admin page lists and restores"
+        )),
+        (true, false) => Ok(
+            "the profile says shared (no sign of the platform found yet): backups are plain \
+             .sql that its admin page lists and restores"
+                .into(),
+        ),
+        (false, true) => Err(format!(
+            "this container looks shared with the RYTHM platform ({found}), but the profile's \
+             backups are compressed and will not appear in its admin page: edit the profile \
+             and tick “Shared with the RYTHM platform”"
+        )),
+        (false, false) => Ok(
+            "no sign of the RYTHM platform; this profile's compressed backups would not \
+             appear in its admin page"
+                .into(),
+        ),
+    }
 }
 
 /// The tools when the server could not be asked for its version.

@@ -127,6 +127,8 @@ pub async fn save_profile(
                 name: name.clone(),
                 mode,
                 settings,
+                // Learned from the server, kept by `save` while the server stays the same.
+                server_database: None,
             })?;
             if let Some(secret) = &db_password {
                 p.set_secret(&name, SecretKind::DbPassword, secret)?;

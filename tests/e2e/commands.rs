@@ -72,6 +72,16 @@ fn a_direct_profile_backs_up_downloads_restores_and_deletes() {
     let copies = app.invoke("list_local_copies", json!({})).unwrap();
     assert_eq!(copies[0]["exists"], true, "{copies}");
 
+    // A direct profile does everything around a restore.
+    let features = app
+        .invoke("restore_features", json!({"profile": "local"}))
+        .expect("restore_features");
+    assert_eq!(
+        features,
+        json!({"safetyBackup": true, "skipSafetyBackup": true, "terminateConnections": true,
+               "checksConfirmation": true})
+    );
+
     // A restore needs the database's name, then replaces the data after a safety backup.
     db.query("DELETE FROM t WHERE id > 10");
     let restore = |confirm: &str, job: &str| {

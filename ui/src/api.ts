@@ -17,6 +17,7 @@ import type {
   ProfileInput,
   ProfileView,
   PruneOutcome,
+  RestoreFeatures,
   RestoreInput,
   RestoreOutcome,
   RestoreSummary,
@@ -85,6 +86,9 @@ export const createBackup = (profile: string, jobId: string, onEvent: OnJobEvent
 /** The shell opens the native save dialog; dismissing it rejects with `cancelled`. */
 export const downloadBackup = (profile: string, name: string, jobId: string, onEvent: OnJobEvent): Promise<DownloadOutcome> =>
   call("download_backup", { profile, name, jobId, onEvent: channel(onEvent) });
+
+/** What the profile's server does around a restore (a direct profile: everything). */
+export const restoreFeatures = (profile: string): Promise<RestoreFeatures> => call("restore_features", { profile });
 
 export const restoreBackup = (
   profile: string,

@@ -66,26 +66,31 @@ function hex(seed: number): string {
   return s;
 }
 
-function entry(t: number, o: Partial<BackupEntry> & { ext?: string; retention?: number }): BackupEntry {
+/** A backup as our engine lists it; `platform`: as the RYTHM platform's API lists its own
+ *  (no metadata, no checksum, its `status`, 30-day retention). */
+function entry(t: number, o: Partial<BackupEntry> & { ext?: string; retention?: number; platform?: boolean }): BackupEntry {
   const ext = o.ext ?? "sql.zst";
   const size = o.size ?? 200_000_000;
-  const legacy = o.legacy ?? false;
-  const retention = o.retention ?? 10;
+  const bare = (o.legacy ?? false) || !!o.platform;
+  const legacy = bare && !o.platform;
+  const retention = o.platform ? 30 : (o.retention ?? 10);
+  const meta = <T>(value: T): T | null => (bare ? null : value);
   return {
     name: backupName(t, ext),
     size,
     createdAt: iso(t),
     format: ext.startsWith("dump") ? "custom" : "plain",
     compression: ext.endsWith("zst") ? "zstd" : ext.endsWith("gz") ? "gzip" : "none",
-    sha256: legacy ? null : hex(t),
-    rawSize: legacy ? null : Math.round(size * 6.4),
-    database: legacy ? null : "rythm",
-    serverVersion: legacy ? null : "16.4",
-    pgDumpVersion: legacy ? null : "16.4",
-    createdBy: o.createdBy === undefined ? (legacy ? null : "scheduler") : o.createdBy,
-    toolVersion: legacy ? null : "0.1.0",
-    durationMs: legacy ? null : 38_000,
+    sha256: meta(hex(t)),
+    rawSize: meta(Math.round(size * 6.4)),
+    database: meta("rythm"),
+    serverVersion: meta("16.4"),
+    pgDumpVersion: meta("16.4"),
+    createdBy: o.createdBy === undefined ? meta("scheduler") : o.createdBy,
+    toolVersion: meta("0.1.0"),
+    durationMs: meta(38_000),
     type: o.type ?? "scheduled",
+    status: o.platform ? (o.status ?? "completed") : null,
     legacy,
     ageSeconds: Math.round((now - t) / 1000),
     expiresAt: iso(t + retention * DAY),
@@ -107,7 +112,7 @@ const backups: Record<string, BackupEntry[]> = {
     entry(at0200(16) + 11 * 3600_000, { ext: "dump.zst", type: "manual", createdBy: "lars@rythm.app", size: 188_000_000 }),
   ],
   "rythm-cloud": Array.from({ length: 6 }, (_, i) =>
-    entry(at0200(i * 2 + 1), { ext: "sql", legacy: true, type: i % 3 === 2 ? "manual" : "scheduled", createdBy: i % 3 === 2 ? "ops@rythm.app" : "system", size: 1_250_000_000 - i * 8_000_000 }),
+    entry(at0200(i * 2 + 1), { ext: "sql", platform: true, type: i % 3 === 2 ? "manual" : i === 5 ? "unknown" : "scheduled", createdBy: i % 3 === 2 ? "ops@rythm.app" : "system", size: 1_250_000_000 - i * 8_000_000 }),
   ),
   "local-demo": [],
 };
@@ -118,7 +123,7 @@ const profiles: ProfileView[] =
     : [
         {
           name: "production",
-          mode: { type: "direct", database: { host: "db.rythm.internal", port: 5432, database: "rythm", user: "backup" }, storage: { type: "azure", container: "database-backups" } },
+          mode: { type: "direct", database: { host: "db.rythm.internal", port: 5432, database: "rythm", user: "backup" }, storage: { type: "azure", container: "database-backups", sharedWithPlatform: false } },
           settings: { retentionDays: 10, format: "plain", compression: "zstd" },
           hasPassword: true,
           hasConnectionString: true,
@@ -320,12 +325,20 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
       running.delete(jobId);
     }
   },
+  // The API profile stands for the RYTHM platform: no safety backup, no options.
+  async restore_features(a) {
+    const p = profileOf(a.profile);
+    await sleep(150);
+    const all = p.mode.type === "direct";
+    return { safetyBackup: all, skipSafetyBackup: all, terminateConnections: all, checksConfirmation: all };
+  },
   async restore_backup(a) {
     const p = profileOf(a.profile);
     requireSession(p);
     const options = a.options as RestoreInput;
-    const db = p.mode.type === "direct" ? (options.targetDatabase ?? p.mode.database.database) : "rythm";
-    if (options.confirm !== db) fail("confirmation_mismatch", `confirmation "${options.confirm}" does not match the target database "${db}"; repeat the target database's name to confirm`);
+    // The platform names no database: its backups are confirmed with their own name.
+    const db = p.mode.type === "direct" ? (options.targetDatabase ?? p.mode.database.database) : String(a.name);
+    if (options.confirm !== db) fail("confirmation_mismatch", `confirmation "${options.confirm}" does not match "${db}"`);
     if (failures.has("restore_backup")) fail(failures.get("restore_backup") as UiError["code"], "database rythm has 3 other session(s) connected (api@10.0.0.4, api@10.0.0.5, psql@10.0.0.9); they would block the restore. Close them, or pass --terminate-connections to end them first", 'DatabaseInUse { database: "rythm", count: 3, sessions: "api@10.0.0.4, api@10.0.0.5, psql@10.0.0.9" }');
     const jobId = String(a.jobId);
     const ch = a.onEvent as Channel<JobEvent>;
@@ -333,14 +346,14 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
     const source = (backups[p.name] ?? []).find((x) => x.name === a.name);
     try {
       let safety: string | null = null;
-      if (!options.skipSafetyBackup && !options.create) {
+      if (p.mode.type === "direct" && !options.skipSafetyBackup && !options.create) {
         await transfer(jobId, (ev) => ch.onmessage(ev), "safety-backup", null, slow ? 600_000 : 2000);
         const s = entry(Date.now(), { type: "pre-restore", createdBy: "admin@workstation", size: 239_001_234, retention: p.settings.retentionDays });
         backups[p.name] = [s, ...(backups[p.name] ?? [])];
         safety = s.name;
       }
       await transfer(jobId, (ev) => ch.onmessage(ev), "restoring", source?.size ?? 200_000_000, 2500);
-      return { name: String(a.name), database: p.mode.type === "direct" ? db : null, safetyBackup: safety, message: p.mode.type === "api" ? "Database restored successfully" : null, bytes: source?.size ?? null, checksumVerified: source?.sha256 ? true : null, terminatedSessions: options.terminateConnections ? 2 : 0, createdDatabase: !!options.create, durationMs: 4600 };
+      return { name: String(a.name), database: p.mode.type === "direct" ? db : null, safetyBackup: safety, message: p.mode.type === "api" ? "Database restored successfully" : null, bytes: source?.size ?? null, checksumVerified: source?.sha256 ? true : null, terminatedSessions: options.terminateConnections ? 2 : 0, createdDatabase: !!options.create, durationMs: 4600, noSafetyBackup: p.mode.type === "api" ? "not-offered" : options.skipSafetyBackup ? "skipped" : null };
     } finally {
       running.delete(jobId);
     }

@@ -11,8 +11,9 @@ use rythm_backup_core::{Compression, DumpFormat};
 /// Without --profile, configuration comes from the environment: DATABASE_URL,
 /// AZURE_STORAGE_CONNECTION_STRING, AZURE_BACKUP_CONTAINER (default database-backups),
 /// BACKUP_DIR (local folder when no Azure connection string is set), RETENTION_DAYS (default
-/// 10), LOG_LEVEL; or, for a REST API, BACKUP_API_URL with BACKUP_API_TOKEN or
-/// BACKUP_API_EMAIL and BACKUP_API_PASSWORD.
+/// 10), BACKUP_SHARED_WITH_PLATFORM (the Azure container is the RYTHM platform's too: plain,
+/// uncompressed .sql it lists and restores), LOG_LEVEL; or, for a REST API, BACKUP_API_URL
+/// with BACKUP_API_TOKEN or BACKUP_API_EMAIL and BACKUP_API_PASSWORD.
 #[derive(Debug, Parser)]
 #[command(name = "rythm-backup", version, propagate_version = true)]
 pub struct Cli {
@@ -32,10 +33,12 @@ pub struct Cli {
 pub enum Command {
     /// Dump the database into storage, then apply retention.
     Backup {
-        /// plain (SQL, the default) or custom (pg_dump -Fc). Direct mode only.
+        /// plain (SQL, the default) or custom (pg_dump -Fc). Direct mode only; a container
+        /// shared with the RYTHM platform takes plain only.
         #[arg(long, value_parser = parse_format)]
         format: Option<DumpFormat>,
-        /// zstd (default), gzip or none. Direct mode only.
+        /// zstd (default), gzip or none. Direct mode only; a container shared with the RYTHM
+        /// platform takes none only.
         #[arg(long, value_parser = parse_compression)]
         compression: Option<Compression>,
     },
@@ -122,12 +125,17 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub create: bool,
     /// The target database's name, repeated to confirm that its contents will be replaced.
-    #[arg(long, value_name = "DBNAME", required = true)]
+    /// In API mode, when the server has not said which database it restores into (the RYTHM
+    /// platform names it only when it creates a backup, which a profile then remembers), the
+    /// backup's own name instead. Checked here before anything is sent.
+    #[arg(long, value_name = "DBNAME|NAME", required = true)]
     pub confirm: String,
-    /// Do not take a safety backup of the target first.
+    /// Do not take a safety backup of the target first. (A server that takes none, such as
+    /// the RYTHM platform, takes none anyway: download a backup of the current state first.)
     #[arg(long)]
     pub no_safety_backup: bool,
-    /// End other sessions connected to the target instead of refusing.
+    /// End other sessions connected to the target instead of refusing. In API mode the
+    /// server must offer it (ours does; the RYTHM platform does not).
     #[arg(long)]
     pub terminate_connections: bool,
 }
@@ -141,10 +149,10 @@ pub enum ScheduleAction {
         /// Turn the daily backup on or off.
         #[arg(long, required = true, action = clap::ArgAction::Set, value_name = "true|false")]
         enabled: bool,
-        /// Time of day in UTC, HH:MM or HH:MM:SS.
+        /// Time of day in UTC, HH:MM or HH:MM:SS (sent as HH:MM:SS, which every server takes).
         #[arg(long, value_name = "HH:MM")]
         time: Option<String>,
-        /// Days to keep backups (1-90).
+        /// Days to keep backups (1-90). Checked before anything is sent.
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
     },
@@ -184,6 +192,11 @@ pub struct ProfileAddArgs {
     /// Direct mode: keep backups in this Azure container.
     #[arg(long)]
     pub azure_container: Option<String>,
+    /// Direct mode: the Azure container is shared with the RYTHM platform. Backups are then
+    /// plain, uncompressed .sql that its admin page lists and restores, about three times the
+    /// size of compressed ones.
+    #[arg(long, requires = "azure_container")]
+    pub shared_with_platform: bool,
     /// Read the database password from stdin instead of prompting (direct mode).
     #[arg(long)]
     pub password_stdin: bool,

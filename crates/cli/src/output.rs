@@ -1,11 +1,13 @@
-//! How results are shown: JSON for scripts, short readable text for people.
+//! How results are shown: JSON for scripts, short readable text for people; every time in
+//! the one format of `time_text::shown`; warnings on stderr.
 
 use indicatif::HumanBytes;
-use rythm_backup_core::backups::{CreateOutcome, RestoreSummary};
+use rythm_backup_core::backups::{CreateOutcome, NoSafetyBackup, RestoreSummary};
 use rythm_backup_core::jobs::download::DownloadOutcome;
 use rythm_backup_core::jobs::prune::PruneOutcome;
 use rythm_backup_core::jobs::restore::RestoreOutcome;
 use rythm_backup_core::jobs::verify::VerifyOutcome;
+use rythm_backup_core::time_text;
 use rythm_backup_core::BackupEntry;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -17,17 +19,14 @@ pub fn json<T: Serialize>(value: &T) {
     );
 }
 
-fn local_time(t: OffsetDateTime) -> String {
-    let t = time::UtcOffset::current_local_offset()
-        .map(|o| t.to_offset(o))
-        .unwrap_or(t);
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let offset = if t.offset().is_utc() {
-        " UTC".to_owned()
+/// A warning on stderr: `warning: …`, or `{"warning": …}` with --json so that stderr stays
+/// one JSON value per line.
+pub fn warn(json: bool, message: &str) {
+    if json {
+        eprintln!("{}", serde_json::json!({ "warning": message }));
     } else {
-        String::new()
-    };
-    format!("{}{offset}", t.format(&format).unwrap_or_default())
+        eprintln!("warning: {message}");
+    }
 }
 
 /// `3d 4h`, `5h 2m`, `40s`.
@@ -80,7 +79,8 @@ pub fn created(b: &CreateOutcome) {
     }
 }
 
-pub fn restored(r: &RestoreSummary) {
+/// A restore through the `Backups` trait; `server` is where it ran (for API mode's words).
+pub fn restored(r: &RestoreSummary, server: &str) {
     let into = r
         .database
         .as_ref()
@@ -108,6 +108,18 @@ pub fn restored(r: &RestoreSummary) {
         let db = r.database.as_deref().unwrap_or("DBNAME");
         println!("Roll back with: rythm-backup restore {safety} --confirm {db}");
     }
+    match r.no_safety_backup {
+        Some(NoSafetyBackup::NotOffered) => println!(
+            "No safety backup was taken: {server} takes none before a restore (safetyBackup: \
+             null), so this restore cannot be rolled back. Before the next one, keep a copy of \
+             the current state: run `rythm-backup backup`, then `rythm-backup download NAME` \
+             with the name it prints."
+        ),
+        Some(NoSafetyBackup::Skipped) => {
+            println!("No safety backup was taken (--no-safety-backup): there is nothing to roll back to.")
+        }
+        None => {}
+    }
 }
 
 /// A restore as a superuser ran the backup's SQL with superuser power: say so.
@@ -126,21 +138,18 @@ pub fn list(entries: &[BackupEntry]) {
         return;
     }
     let now = OffsetDateTime::now_utc();
-    let rows: Vec<[String; 7]> = entries
+    let rows: Vec<[String; 8]> = entries
         .iter()
         .map(|e| {
             let expires = (e.expires_at - now).whole_seconds();
             [
                 e.name.to_string(),
-                local_time(e.created_at),
+                time_text::shown(e.created_at),
                 span(e.age_seconds),
                 HumanBytes(e.size).to_string(),
                 format!("{}/{}", e.format.as_str(), e.compression.as_str()),
-                if e.sha256.is_some() {
-                    "sha256".into()
-                } else {
-                    "legacy".into()
-                },
+                kind(e),
+                checksum(e).into(),
                 if expires > 0 {
                     span(expires)
                 } else {
@@ -155,6 +164,7 @@ pub fn list(entries: &[BackupEntry]) {
         "AGE",
         "SIZE",
         "FORMAT",
+        "TYPE",
         "CHECKSUM",
         "EXPIRES IN",
     ];
@@ -178,10 +188,32 @@ pub fn list(entries: &[BackupEntry]) {
     }
 }
 
+/// The backup's type, and its status when the server reports one other than `completed`.
+fn kind(e: &BackupEntry) -> String {
+    match e
+        .status
+        .as_deref()
+        .filter(|s| !s.eq_ignore_ascii_case("completed"))
+    {
+        Some(status) => format!("{} ({status})", e.kind.as_str()),
+        None => e.kind.as_str().to_owned(),
+    }
+}
+
+/// `sha256` when recorded; `legacy` for a blob in our store without our metadata; `none`
+/// where the server records no checksum (the RYTHM platform).
+fn checksum(e: &BackupEntry) -> &'static str {
+    match (&e.sha256, e.legacy) {
+        (Some(_), _) => "sha256",
+        (None, true) => "legacy",
+        (None, false) => "not recorded",
+    }
+}
+
 pub fn download(d: &DownloadOutcome) {
     let check = match d.checksum_verified {
         Some(true) => "sha256 verified",
-        _ => "no recorded checksum (legacy backup)",
+        _ => "no checksum recorded for it",
     };
     println!(
         "Downloaded {} to {} ({}, {check}) in {}",
@@ -235,7 +267,7 @@ pub fn prune(p: &PruneOutcome) {
             "{verb} {} ({}, created {})",
             d.name,
             HumanBytes(d.size),
-            local_time(d.created_at)
+            time_text::shown(d.created_at)
         );
     }
     println!("{} kept", p.kept);

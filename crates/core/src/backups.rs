@@ -76,7 +76,7 @@ pub struct CreateOutcome {
 #[serde(rename_all = "camelCase")]
 pub struct RestoreSummary {
     pub name: BackupName,
-    /// The database restored into (direct mode; the API does not say).
+    /// The database restored into (API mode: when the server has named it).
     pub database: Option<String>,
     /// The backup taken of the target before it was replaced, to roll back with.
     pub safety_backup: Option<BackupName>,
@@ -89,6 +89,52 @@ pub struct RestoreSummary {
     pub duration_ms: Option<u64>,
     /// The role the backup's SQL ran as, when known (direct mode).
     pub restored_as: Option<crate::pg::RoleInfo>,
+    /// Why there is no safety backup, when there is none and something was replaced.
+    pub no_safety_backup: Option<NoSafetyBackup>,
+}
+
+/// Why a restore that replaced a database left no safety backup to roll back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum NoSafetyBackup {
+    /// Skipping it was asked for.
+    Skipped,
+    /// The server takes none before a restore (the RYTHM platform): download a backup of the
+    /// current state first to be able to go back.
+    NotOffered,
+}
+
+/// What happens around a restore where a profile's backups are: the engine (direct mode) and
+/// our server do all of it; the RYTHM platform's API none of it. Front ends offer only what
+/// is there and say what is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreFeatures {
+    /// A safety backup of the database is taken first, to roll back to.
+    pub safety_backup: bool,
+    /// That safety backup can be skipped on request.
+    pub skip_safety_backup: bool,
+    /// Other sessions on the database can be ended first.
+    pub terminate_connections: bool,
+    /// The server itself checks that the confirmation names its database.
+    pub checks_confirmation: bool,
+}
+
+impl RestoreFeatures {
+    pub const ALL: RestoreFeatures = RestoreFeatures {
+        safety_backup: true,
+        skip_safety_backup: true,
+        terminate_connections: true,
+        checks_confirmation: true,
+    };
+    pub const NONE: RestoreFeatures = RestoreFeatures {
+        safety_backup: false,
+        skip_safety_backup: false,
+        terminate_connections: false,
+        checks_confirmation: false,
+    };
 }
 
 /// The backups of one profile. Object-safe: front ends hold a `Box<dyn Backups>`.
@@ -120,8 +166,16 @@ pub trait Backups: Send + Sync + fmt::Debug {
         cancel: &Cancel,
     ) -> Result<DownloadOutcome>;
 
-    /// Restores a stored backup. `options.confirm` must name the target database; API mode
-    /// supports only `confirm` and `skip_safety_backup` (the server picks its database).
+    /// What happens around a restore here (safety backup, ending sessions, who checks the
+    /// confirmation). The engine does all of it.
+    async fn restore_features(&self) -> Result<RestoreFeatures> {
+        Ok(RestoreFeatures::ALL)
+    }
+
+    /// Restores a stored backup. `options.confirm` must name the target database (in API
+    /// mode, when the server has not said which database it restores into, the backup's own
+    /// name); API mode does not take another target (the server picks its database), and
+    /// only the options of `restore_features`.
     async fn restore(
         &self,
         name: &BackupName,
@@ -173,6 +227,7 @@ impl RestoreSummary {
             created_database: Some(o.created_database),
             duration_ms: Some(o.duration_ms),
             restored_as: Some(o.restored_as),
+            no_safety_backup: None,
         }
     }
 }
@@ -231,8 +286,14 @@ impl Backups for Engine {
         cancel: &Cancel,
     ) -> Result<RestoreSummary> {
         let source = RestoreSource::Stored(name.clone());
+        let skipped = options.skip_safety_backup;
         let outcome = Engine::restore(self, source, options, progress, cancel).await?;
-        Ok(RestoreSummary::from_outcome(name, outcome))
+        let replaced = !outcome.created_database;
+        let mut summary = RestoreSummary::from_outcome(name, outcome);
+        if summary.safety_backup.is_none() && replaced && skipped {
+            summary.no_safety_backup = Some(NoSafetyBackup::Skipped);
+        }
+        Ok(summary)
     }
 
     async fn delete(&self, name: &BackupName) -> Result<()> {
@@ -264,6 +325,7 @@ mod tests {
             format: DumpFormat::Plain,
             compression: Compression::Zstd,
             created_by: None,
+            shared_with_platform: false,
         };
         Box::new(Engine::new(config).unwrap())
     }

@@ -1,6 +1,7 @@
 //! Engine configuration from the seed's environment: `DATABASE_URL`,
 //! `AZURE_STORAGE_CONNECTION_STRING`, `AZURE_BACKUP_CONTAINER`, or `BACKUP_DIR` for a local
-//! folder, plus `RETENTION_DAYS`, `BACKUP_FORMAT` and `BACKUP_COMPRESSION`.
+//! folder, plus `RETENTION_DAYS`, `BACKUP_FORMAT`, `BACKUP_COMPRESSION` and
+//! `BACKUP_SHARED_WITH_PLATFORM` (the container is shared with the RYTHM platform).
 
 use std::path::PathBuf;
 
@@ -33,6 +34,9 @@ pub struct EngineConfig {
     pub compression: Compression,
     /// Recorded as `created_by` in each backup's metadata.
     pub created_by: Option<String>,
+    /// The container is shared with the RYTHM platform: backups are written so that it
+    /// lists and restores them (plain `.sql`, uncompressed, `--clean --if-exists`).
+    pub shared_with_platform: bool,
 }
 
 impl EngineConfig {
@@ -73,18 +77,46 @@ impl EngineConfig {
                     ))
                 })?,
         };
+        let shared_with_platform = match lookup("BACKUP_SHARED_WITH_PLATFORM") {
+            None => false,
+            Some(v) => parse_flag(&v).ok_or_else(|| {
+                Error::Config(format!(
+                    "BACKUP_SHARED_WITH_PLATFORM must be true or false, not {v:?}"
+                ))
+            })?,
+        };
+        if shared_with_platform && !matches!(storage, StorageConfig::Azure { .. }) {
+            return Err(Error::Config(
+                "BACKUP_SHARED_WITH_PLATFORM needs the platform's Azure container: set \
+                 AZURE_STORAGE_CONNECTION_STRING (and AZURE_BACKUP_CONTAINER)"
+                    .into(),
+            ));
+        }
+        // Shared with the platform, the default is what it lists: plain and uncompressed.
+        let (default_format, default_compression) = if shared_with_platform {
+            crate::engine::PLATFORM_FORMAT
+        } else {
+            (DumpFormat::Plain, Compression::Zstd)
+        };
         let format = match lookup("BACKUP_FORMAT") {
-            None => DumpFormat::Plain,
+            None => default_format,
             Some(v) => v
                 .parse()
                 .map_err(|e| Error::Config(format!("BACKUP_FORMAT: {e}")))?,
         };
         let compression = match lookup("BACKUP_COMPRESSION") {
-            None => Compression::Zstd,
+            None => default_compression,
             Some(v) => v
                 .parse()
                 .map_err(|e| Error::Config(format!("BACKUP_COMPRESSION: {e}")))?,
         };
+        if shared_with_platform && (format, compression) != crate::engine::PLATFORM_FORMAT {
+            return Err(Error::Config(
+                "BACKUP_SHARED_WITH_PLATFORM: the RYTHM platform lists and restores only plain, \
+                 uncompressed .sql backups; leave BACKUP_FORMAT and BACKUP_COMPRESSION unset"
+                    .into(),
+            ));
+        }
         let created_by = os_user(&lookup);
         Ok(EngineConfig {
             database,
@@ -93,7 +125,17 @@ impl EngineConfig {
             format,
             compression,
             created_by,
+            shared_with_platform,
         })
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`), any case.
+fn parse_flag(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -152,6 +194,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("supersecret"), "{err}");
+    }
+
+    #[test]
+    fn a_container_shared_with_the_platform_gets_plain_uncompressed_backups() {
+        let azure = (
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "UseDevelopmentStorage=true",
+        );
+        let c = config(&[azure, ("BACKUP_SHARED_WITH_PLATFORM", "true")]).unwrap();
+        assert!(c.shared_with_platform);
+        assert_eq!(
+            (c.format, c.compression),
+            (DumpFormat::Plain, Compression::None)
+        );
+        assert!(!config(&[azure]).unwrap().shared_with_platform);
+        for bad in [
+            vec![("BACKUP_SHARED_WITH_PLATFORM", "true")],
+            vec![azure, ("BACKUP_SHARED_WITH_PLATFORM", "maybe")],
+            vec![
+                azure,
+                ("BACKUP_SHARED_WITH_PLATFORM", "yes"),
+                ("BACKUP_COMPRESSION", "zstd"),
+            ],
+            vec![
+                azure,
+                ("BACKUP_SHARED_WITH_PLATFORM", "1"),
+                ("BACKUP_FORMAT", "custom"),
+            ],
+        ] {
+            let error = config(&bad).unwrap_err();
+            assert_eq!(error.code(), crate::ErrorCode::Config, "{bad:?}");
+            assert!(
+                error.to_string().contains("BACKUP_SHARED_WITH_PLATFORM"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::catalog::{entries_newest_first, BackupEntry, BackupKind, BackupName};
+use crate::catalog::{
+    entries_newest_first, BackupEntry, BackupKind, BackupName, Compression, DumpFormat,
+};
 use crate::config::{EngineConfig, StorageConfig};
 use crate::error::{Error, Result};
-use crate::jobs::backup::{self, BackupOutcome, BackupRequest};
+use crate::jobs::backup::{self, BackupOutcome, BackupRequest, DumpOptions};
 use crate::jobs::download::{self, DownloadOutcome, DownloadRequest};
 use crate::jobs::prune::{self, PruneOutcome};
 use crate::jobs::restore::{self, RestoreOutcome, RestoreRequest, RestoreSource};
@@ -20,6 +22,9 @@ use crate::storage::azure::AzureStore;
 use crate::storage::local::LocalStore;
 use crate::storage::BlobStore;
 
+/// The only format and compression the RYTHM platform lists and restores.
+pub const PLATFORM_FORMAT: (DumpFormat, Compression) = (DumpFormat::Plain, Compression::None);
+
 /// Options of a restore, beyond the source.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -29,10 +34,6 @@ pub struct RestoreOptions {
     pub confirm: String,
     pub skip_safety_backup: bool,
     pub terminate_connections: bool,
-    /// API mode, when the server's database name could not be shown (the RYTHM API names
-    /// none): the person confirmed by typing the backup's name instead, and the request
-    /// carries no `confirm` (the server restores into its own database).
-    pub database_unknown: bool,
 }
 
 /// What a successful backup did, retention included.
@@ -103,15 +104,30 @@ impl Engine {
         self.backup_with(&request, progress, cancel).await
     }
 
+    /// Dumps with `request`'s format and compression. In a container shared with the RYTHM
+    /// platform only what the platform lists and restores is allowed (plain, uncompressed),
+    /// and the dump drops each object before creating it (see `DumpOptions::clean`).
     pub async fn backup_with(
         &self,
         request: &BackupRequest,
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<BackupReport> {
+        let shared = self.config.shared_with_platform;
+        if shared && (request.format, request.compression) != PLATFORM_FORMAT {
+            return Err(Error::InvalidInput(format!(
+                "this container is shared with the RYTHM platform, which lists and restores \
+                 only plain, uncompressed .sql backups; a {} backup compressed with {} would \
+                 not appear there: leave the format and compression at plain and none",
+                request.format.as_str(),
+                request.compression.as_str()
+            )));
+        }
+        let dump = DumpOptions { clean: shared };
+        let database = self.database()?;
         let outcome = logged(
             "backup",
-            backup::run(&self.store, self.database()?, request, progress, cancel).await,
+            backup::run_with(&self.store, database, request, dump, progress, cancel).await,
         )?;
         let (pruned, prune_error) =
             match prune::run(&self.store, self.config.retention_days, false, None).await {

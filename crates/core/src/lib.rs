@@ -13,9 +13,11 @@ pub mod error;
 pub mod fsmode;
 pub mod jobs;
 pub mod pg;
+pub mod platform;
 pub mod profile;
 pub mod secrets;
 pub mod storage;
+pub mod time_text;
 
 pub use api::ApiClient;
 pub use backups::Backups;

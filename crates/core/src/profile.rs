@@ -31,6 +31,12 @@ pub struct Profile {
     pub mode: ProfileMode,
     #[serde(default)]
     pub settings: ProfileSettings,
+    /// API mode: the database the server restores into, as it named it when it created a
+    /// backup (the RYTHM platform names it nowhere else). Learned, not set by hand; kept
+    /// while the profile points at the same server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub server_database: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +83,11 @@ pub enum StorageSettings {
     /// Azure Blob Storage; the connection string is in the keychain.
     Azure {
         container: String,
+        /// The container is shared with the RYTHM platform: backups are written the way its
+        /// admin page lists and restores them (plain `.sql`, uncompressed, dropping each
+        /// object before creating it), about three times the size of compressed ones.
+        #[serde(default, rename = "sharedWithPlatform")]
+        shared_with_platform: bool,
     },
     Local {
         dir: PathBuf,
@@ -103,11 +114,23 @@ impl Default for ProfileSettings {
 }
 
 impl StorageSettings {
-    /// Azure in the default container.
+    /// Azure in the default container, not shared with the RYTHM platform.
     pub fn azure_default() -> Self {
         StorageSettings::Azure {
             container: DEFAULT_CONTAINER.into(),
+            shared_with_platform: false,
         }
+    }
+
+    /// Whether backups go to a container shared with the RYTHM platform.
+    pub fn shared_with_platform(&self) -> bool {
+        matches!(
+            self,
+            StorageSettings::Azure {
+                shared_with_platform: true,
+                ..
+            }
+        )
     }
 }
 
@@ -171,7 +194,7 @@ impl Profile {
                     return Err(invalid("the database needs a user"));
                 }
                 match storage {
-                    StorageSettings::Azure { container } if container.trim().is_empty() => {
+                    StorageSettings::Azure { container, .. } if container.trim().is_empty() => {
                         return Err(invalid("the Azure storage needs a container"))
                     }
                     StorageSettings::Local { dir } if dir.as_os_str().is_empty() => {
@@ -309,6 +332,10 @@ impl Profiles {
         let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         let mut profiles = self.list()?;
         let old = profiles.iter().find(|p| p.name == profile.name).cloned();
+        let mut profile = profile.clone();
+        if let Some(old) = old.as_ref().filter(|o| same_server(&o.mode, &profile.mode)) {
+            profile.server_database = profile.server_database.or(old.server_database.clone());
+        }
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile.clone());
         self.write(profiles)?;
@@ -319,6 +346,25 @@ impl Profiles {
             }
         }
         Ok(())
+    }
+
+    /// Remembers the database an API profile's server restores into, as its create answer
+    /// named it (`CreateOutcome::database`). Direct profiles and unknown names are left as
+    /// they are.
+    pub fn remember_server_database(&self, name: &str, database: &str) -> Result<()> {
+        validate_profile_name(name)?;
+        let database = database.trim();
+        let _edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut profiles = self.list()?;
+        let Some(profile) = profiles.iter_mut().find(|p| p.name == name) else {
+            return Ok(());
+        };
+        let is_api = matches!(profile.mode, ProfileMode::Api { .. });
+        if !is_api || database.is_empty() || profile.server_database.as_deref() == Some(database) {
+            return Ok(());
+        }
+        profile.server_database = Some(database.to_owned());
+        self.write(profiles)
     }
 
     /// Removes a profile and its keychain entries; `false` when there was none.
@@ -411,7 +457,7 @@ impl Profiles {
                 let password = self.keychain.load(name, SecretKind::DbPassword)?;
                 let storage = match storage {
                     StorageSettings::Local { dir } => StorageConfig::Local { dir: dir.clone() },
-                    StorageSettings::Azure { container } => StorageConfig::Azure {
+                    StorageSettings::Azure { container, .. } => StorageConfig::Azure {
                         connection_string: self
                             .keychain
                             .load(name, SecretKind::AzureConnectionString)?
@@ -424,13 +470,21 @@ impl Profiles {
                         container: container.clone(),
                     },
                 };
+                // Shared with the RYTHM platform: only what it lists and restores.
+                let shared = profile_storage_shared(profile);
+                let (format, compression) = if shared {
+                    crate::engine::PLATFORM_FORMAT
+                } else {
+                    (profile.settings.format, profile.settings.compression)
+                };
                 let config = EngineConfig {
                     database: Some(database.target(password.as_ref())?),
                     storage,
                     retention_days: profile.settings.retention_days,
-                    format: profile.settings.format,
-                    compression: profile.settings.compression,
+                    format,
+                    compression,
                     created_by: crate::config::os_user(&|k| std::env::var(k).ok()),
+                    shared_with_platform: shared,
                 };
                 Ok(Box::new(Engine::new(config)?))
             }
@@ -506,9 +560,23 @@ fn stale_secrets(old: &ProfileMode, new: &ProfileMode) -> Vec<SecretKind> {
     }
 }
 
+/// Whether a profile's container is shared with the RYTHM platform.
+fn profile_storage_shared(profile: &Profile) -> bool {
+    matches!(&profile.mode, ProfileMode::Direct { storage, .. } if storage.shared_with_platform())
+}
+
+/// Whether two modes reach the same backup server (what a learned database belongs to).
+fn same_server(old: &ProfileMode, new: &ProfileMode) -> bool {
+    matches!(
+        (old, new),
+        (ProfileMode::Api { base_url: a, .. }, ProfileMode::Api { base_url: b, .. }) if a == b
+    )
+}
+
 fn api_options(profile: &Profile) -> ApiClientOptions {
     ApiClientOptions {
         retention_days: profile.settings.retention_days,
+        known_database: profile.server_database.clone(),
         ..ApiClientOptions::default()
     }
 }

@@ -50,7 +50,7 @@ pub struct App {
     session: Session,
     driver: Child,
     // Dropped after the driver: the window needs its display until the end.
-    _display: Display,
+    display: Display,
     home: TempDir,
 }
 
@@ -112,7 +112,7 @@ impl App {
         let app = App {
             session,
             driver,
-            _display: display,
+            display,
             home,
         };
         app.wait_for_page();
@@ -122,6 +122,11 @@ impl App {
     /// The raw WebDriver session, for what the helpers below do not cover.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The X display the window is on (e.g. `:12`), for looking at the app's other windows.
+    pub fn display_name(&self) -> &str {
+        &self.display.name
     }
 
     pub fn config_dir(&self) -> PathBuf {

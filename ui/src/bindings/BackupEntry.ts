@@ -22,9 +22,14 @@ sha256: string | null,
  */
 rawSize: number | null, database: string | null, serverVersion: string | null, pgDumpVersion: string | null, createdBy: string | null, toolVersion: string | null, durationMs: number | null, 
 /**
- * manual, scheduled or pre-restore (the RYTHM API's `type`).
+ * manual, scheduled, pre-restore or unknown (the RYTHM API's `type`).
  */
 type: BackupKind, 
+/**
+ * The server's word on the backup (the RYTHM API's `status`: `completed`, `failed`…);
+ * none in direct mode, where a listed backup is always complete.
+ */
+status: string | null, 
 /**
  * True for a blob written without our metadata (the seed's or the RYTHM API's).
  */

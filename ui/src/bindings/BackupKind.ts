@@ -3,4 +3,4 @@
 /**
  * Why a backup was taken (the RYTHM API's `type`).
  */
-export type BackupKind = "manual" | "scheduled" | "pre-restore";
+export type BackupKind = "manual" | "scheduled" | "pre-restore" | "unknown";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import type { ProfileMode } from "../bindings";
+import type { ProfileMode, RestoreFeatures } from "../bindings";
 import {
+  ALL_FEATURES,
   canContinue,
   canRestore,
   confirmationMatches,
@@ -9,6 +10,7 @@ import {
   effectiveDatabase,
   expectedConfirmation,
   newDatabaseProblem,
+  offeredOptions,
   restoreOptions,
   summaryOfLocal,
   takesSafetyBackup,
@@ -16,7 +18,7 @@ import {
 } from "./restore";
 
 const direct: { mode: ProfileMode } = {
-  mode: { type: "direct", database: { host: "db.internal", port: 5432, database: "rythm", user: "backup" }, storage: { type: "azure", container: "database-backups" } },
+  mode: { type: "direct", database: { host: "db.internal", port: 5432, database: "rythm", user: "backup" }, storage: { type: "azure", container: "database-backups", sharedWithPlatform: false } },
 };
 const apiMode: { mode: ProfileMode } = { mode: { type: "api", baseUrl: "https://api.rythm.app", email: "ops@rythm.app" } };
 const NAME = "rythm-backup-2026-01-15T10-30-00-851Z.sql.zst";
@@ -61,7 +63,6 @@ describe("step 2: the typed confirmation", () => {
       confirm: NAME,
       skipSafetyBackup: false,
       terminateConnections: false,
-      confirmedByBackupName: true,
     });
     const known = targetFor(apiMode, "backup", NAME, null, "rythm");
     expect(expectedConfirmation(known, DEFAULT_CHOICES)).toEqual({ text: "rythm", kind: "database" });
@@ -114,6 +115,21 @@ describe("options", () => {
     expect(takesSafetyBackup(t, DEFAULT_CHOICES)).toBe(true);
     expect(takesSafetyBackup(t, { ...DEFAULT_CHOICES, skipSafetyBackup: true })).toBe(false);
   });
+  it("offers and sends only what the server does", () => {
+    const none: RestoreFeatures = { safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false };
+    const platform = { ...targetFor(apiMode, "backup", NAME, null, null), features: none };
+    expect(targetFor(apiMode, "backup", NAME, null, null).features).toBeNull();
+    expect(t.features).toEqual(ALL_FEATURES);
+    expect(offeredOptions(platform)).toEqual({ skipSafetyBackup: false, terminateConnections: false });
+    expect(offeredOptions(t)).toEqual({ skipSafetyBackup: true, terminateConnections: true });
+    expect(takesSafetyBackup(platform, DEFAULT_CHOICES)).toBe(false);
+    const asked = { ...DEFAULT_CHOICES, terminateConnections: true, skipSafetyBackup: true };
+    expect(restoreOptions(platform, asked, NAME)).toEqual({ confirm: NAME, skipSafetyBackup: false, terminateConnections: false });
+    // A server with a safety backup that cannot skip it: no skip is offered.
+    const noSkip = { ...platform, features: { ...none, safetyBackup: true, terminateConnections: true } };
+    expect(offeredOptions(noSkip)).toEqual({ skipSafetyBackup: false, terminateConnections: true });
+    expect(takesSafetyBackup(noSkip, asked)).toBe(true);
+  });
   it("turns a local restore's outcome into a summary", () => {
     const s = summaryOfLocal("x.sql", {
       source: "/tmp/x.sql",
@@ -130,6 +146,6 @@ describe("options", () => {
       compression: "none",
       durationMs: 5,
     });
-    expect(s).toMatchObject({ name: "x.sql", database: "rythm", safetyBackup: "rythm-backup-2026-01-15T10-31-00-000Z.sql.zst", message: null });
+    expect(s).toMatchObject({ name: "x.sql", database: "rythm", safetyBackup: "rythm-backup-2026-01-15T10-31-00-000Z.sql.zst", message: null, noSafetyBackup: null });
   });
 });

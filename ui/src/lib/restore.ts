@@ -1,7 +1,11 @@
-// The restore modal's rules: what step 1 states, when "Continue" and "Restore" enable, and the
-// options sent to the shell. Pure, so the double confirmation is tested without a window.
+// The restore modal's rules: what step 1 states and offers (only what the server does), when
+// "Continue" and "Restore" enable, and the options sent to the shell. Pure, so the double
+// confirmation is tested without a window.
 
-import type { ProfileMode, RestoreInput, RestoreOutcome, RestoreSummary } from "../bindings";
+import type { ProfileMode, RestoreFeatures, RestoreInput, RestoreOutcome, RestoreSummary } from "../bindings";
+
+/** What the engine (direct mode) and our server do around a restore: everything. */
+export const ALL_FEATURES: RestoreFeatures = { safetyBackup: true, skipSafetyBackup: true, terminateConnections: true, checksConfirmation: true };
 
 /** What is being restored: a stored backup, a downloaded file, or a safety backup (roll back). */
 export type RestoreSourceKind = "backup" | "local" | "rollback";
@@ -20,6 +24,8 @@ export interface RestoreTarget {
   server: string;
   /** Direct mode can restore into another database and restore local files. */
   direct: boolean;
+  /** What happens around the restore; null until the server was asked (API mode). */
+  features: RestoreFeatures | null;
 }
 
 export interface RestoreChoices {
@@ -55,11 +61,13 @@ export function targetFor(
       database: db.database,
       server: `${db.host}:${db.port}`,
       direct: true,
+      features: ALL_FEATURES,
     };
     if (path !== undefined) t.path = path;
     return t;
   }
-  // API mode: the server restores into its own database; the backup's metadata may name it.
+  // API mode: the server restores into its own database; the list may name it (the backup's
+  // metadata, or the database the server named when it created a backup).
   const t: RestoreTarget = {
     kind,
     name,
@@ -67,6 +75,7 @@ export function targetFor(
     database: knownDatabase,
     server: profile.mode.baseUrl,
     direct: false,
+    features: null,
   };
   if (path !== undefined) t.path = path;
   return t;
@@ -139,12 +148,13 @@ export function restoreOptions(
   choices: RestoreChoices,
   typed: string,
 ): RestoreInput {
+  const features = target.features ?? ALL_FEATURES;
   const options: RestoreInput = {
     confirm: typed.trim(),
-    skipSafetyBackup: choices.skipSafetyBackup,
-    terminateConnections: choices.terminateConnections,
+    // Options the server does not have are never sent (they are not offered either).
+    skipSafetyBackup: choices.skipSafetyBackup && features.skipSafetyBackup,
+    terminateConnections: choices.terminateConnections && features.terminateConnections,
   };
-  if (expectedConfirmation(target, choices).kind === "backup") options.confirmedByBackupName = true;
   if (target.direct && choices.intoNew) {
     options.targetDatabase = choices.newDatabase.trim();
     options.create = true;
@@ -152,9 +162,22 @@ export function restoreOptions(
   return options;
 }
 
-/** A safety backup is only taken when something is replaced. */
+/** A safety backup is only taken when something is replaced, and where the server takes one
+ *  (the RYTHM platform takes none). */
 export function takesSafetyBackup(target: RestoreTarget, choices: RestoreChoices): boolean {
-  return !choices.skipSafetyBackup && !(target.direct && choices.intoNew);
+  const features = target.features ?? ALL_FEATURES;
+  if (!features.safetyBackup) return false;
+  const skipped = choices.skipSafetyBackup && features.skipSafetyBackup;
+  return !skipped && !(target.direct && choices.intoNew);
+}
+
+/** The options step 1 shows: only those the server does something with. */
+export function offeredOptions(target: RestoreTarget): { skipSafetyBackup: boolean; terminateConnections: boolean } {
+  const features = target.features ?? ALL_FEATURES;
+  return {
+    skipSafetyBackup: features.safetyBackup && features.skipSafetyBackup,
+    terminateConnections: features.terminateConnections,
+  };
 }
 
 /** `restore_local_copy` answers with the engine's outcome; the result view reads a summary. */
@@ -170,5 +193,6 @@ export function summaryOfLocal(name: string, o: RestoreOutcome): RestoreSummary 
     createdDatabase: o.createdDatabase,
     durationMs: o.durationMs,
     restoredAs: o.restoredAs,
+    noSafetyBackup: null,
   };
 }

@@ -19,6 +19,7 @@ function entry(name: string, createdAt: string, o: Partial<BackupEntry> = {}): B
     toolVersion: "0.1.0",
     durationMs: 1000,
     type: "scheduled",
+    status: null,
     legacy: false,
     ageSeconds: 0,
     expiresAt: createdAt,
@@ -101,9 +102,11 @@ describe("filtering", () => {
 });
 
 describe("checksum state and totals", () => {
-  it("tells recorded from legacy", () => {
+  it("tells recorded from legacy and from a server that records none", () => {
     expect(checksumState(a)).toBe("recorded");
-    expect(checksumState(c)).toBe("none");
+    expect(checksumState(c)).toBe("legacy");
+    // The RYTHM platform's own backups: no checksum, but no fault either.
+    expect(checksumState({ ...c, legacy: false, status: "completed" })).toBe("not-recorded");
   });
   it("adds sizes", () => {
     expect(totalSize(all)).toBe(800);

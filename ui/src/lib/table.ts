@@ -22,11 +22,14 @@ export interface SortState {
 /** The table starts newest first, as the engine lists. */
 export const DEFAULT_SORT: SortState = { key: "createdAt", dir: "desc" };
 
-export type ChecksumState = "recorded" | "none";
+export type ChecksumState = "recorded" | "legacy" | "not-recorded";
 
-/** `recorded` when the backup carries a sha256 (verified on download and restore). */
+/** `recorded` when the backup carries a sha256 (verified on download and restore); `legacy`
+ *  for a blob in one of our stores written without our metadata; `not-recorded` where the
+ *  server keeps no checksum at all (the RYTHM platform), which is no fault of the backup. */
 export function checksumState(entry: BackupEntry): ChecksumState {
-  return entry.sha256 ? "recorded" : "none";
+  if (entry.sha256) return "recorded";
+  return entry.legacy ? "legacy" : "not-recorded";
 }
 
 /** Clicking a column: the same column flips direction; a new one starts in its natural order. */
@@ -91,6 +94,7 @@ function haystack(entry: BackupEntry): string {
     entry.createdBy ?? "",
     entry.database ?? "",
     entry.legacy ? "legacy" : "",
+    entry.status ?? "",
     entry.sha256 ?? "",
   ]
     .join(" ")

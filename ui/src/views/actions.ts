@@ -1,8 +1,9 @@
 // What the backup buttons do: create and download run as jobs with progress; delete and prune
-// ask first. Restore lives in restoreModal.ts.
+// ask first. Restore lives in restoreModal.ts (which uses `backUpAndDownload` before a restore
+// on a server that takes no safety backup).
 
 import * as api from "../api";
-import type { BackupEntry, UiError } from "../bindings";
+import type { BackupEntry, CreateOutcome, DownloadOutcome, UiError } from "../bindings";
 import type { Profile } from "../state";
 import { formatBytes, formatDuration, formatLocalDateTime, ageOf } from "../lib/format";
 import { jobBlocker, refreshBackups, runJob, describeProfile } from "../state";
@@ -47,9 +48,11 @@ export function takeHighlight(): string | null {
   return h;
 }
 
-export async function downloadBackup(profile: Profile, entry: BackupEntry): Promise<void> {
-  // Until the first event the native save dialog is open; dismissing it is a `cancelled` error
-  // that needs no notice.
+/** Downloads through the native save dialog; the outcome, or null when it failed or was
+ *  cancelled (a notice says which). */
+export async function downloadBackup(profile: Profile, entry: Pick<BackupEntry, "name">): Promise<DownloadOutcome | null> {
+  // Until the first event the native save dialog is open; dismissing it (or Cancel, which
+  // closes it) is a `cancelled` error that needs no notice.
   let transferStarted = false;
   try {
     const outcome = await runJob(profile.name, "download", entry.name, (jobId, onEvent) =>
@@ -67,6 +70,7 @@ export async function downloadBackup(profile: Profile, entry: BackupEntry): Prom
       timeout: 12000,
       action: { label: "Show in folder", testid: "show-in-folder", run: () => void api.showInFolder(outcome.path).catch((e) => errorToast("Could not open the folder", e)) },
     });
+    return outcome;
   } catch (e) {
     if (isCancelled(e)) {
       if (transferStarted) {
@@ -78,7 +82,24 @@ export async function downloadBackup(profile: Profile, entry: BackupEntry): Prom
       }
     }
     else errorToast("The download failed", e);
+    return null;
   }
+}
+
+/** A backup of the current state, then its download (the save dialog asks where): what to do
+ *  before a restore where the server takes no safety backup. The download, or null. */
+export async function backUpAndDownload(profile: Profile): Promise<DownloadOutcome | null> {
+  let created: CreateOutcome;
+  try {
+    created = await runJob(profile.name, "create", null, (jobId, onEvent) => api.createBackup(profile.name, jobId, onEvent));
+  } catch (e) {
+    if (isCancelled(e)) toast({ kind: "info", title: "Backup cancelled", message: "Nothing was stored." });
+    else errorToast("The backup of the current state failed", e);
+    return null;
+  } finally {
+    void refreshBackups(profile.name);
+  }
+  return downloadBackup(profile, { name: created.name });
 }
 
 export function openDeleteModal(profile: Profile, entry: BackupEntry, isNewest: boolean): void {

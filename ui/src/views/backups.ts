@@ -152,14 +152,24 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
     });
     for (const b of [dl, rs, del]) setDisabled(b, blocker);
     const kindBadge = entry.type === "pre-restore" ? badge("safety", "warning", { title: "Taken automatically before a restore, to roll back with" }) : null;
-    const kindText = entry.type === "pre-restore" ? "before a restore" : entry.type;
+    const kindText = entry.type === "pre-restore" ? "before a restore" : entry.type === "unknown" ? "origin unknown" : entry.type;
+    // The server's word on a backup that did not complete (the RYTHM platform's `status`).
+    const statusBadge =
+      entry.status && entry.status !== "completed" ? badge(entry.status, "danger", { title: `The server reports this backup as ${entry.status}` }) : null;
     const tr = h(
       "tr",
       { testid: `backup-row-${entry.name}`, class: entry.name === highlight ? "row-new" : undefined },
       h(
         "td",
         { class: "col-name" },
-        h("div", { class: "name-cell" }, nameText(entry.name), kindBadge, entry.legacy ? badge("legacy", "muted", { title: "Written without metadata (by the RYTHM API or the old scripts)" }) : null),
+        h(
+          "div",
+          { class: "name-cell" },
+          nameText(entry.name),
+          kindBadge,
+          statusBadge,
+          entry.legacy ? badge("legacy", "muted", { title: "In this store without our metadata (written by the RYTHM platform or the old scripts)" }) : null,
+        ),
       ),
       h(
         "td",
@@ -176,10 +186,16 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
         "td",
         {},
         sum === "recorded"
-          ? h("span", { class: "badge badge-success", title: `sha256 ${entry.sha256 ?? ""}` }, icon("shield", 12), "sha256")
-          : h("span", { class: "badge badge-muted", title: "No checksum recorded: a legacy backup is checked by its content only" }, "none"),
+          ? h("span", { class: "badge badge-success", testid: `checksum-${entry.name}`, title: `sha256 ${entry.sha256 ?? ""}` }, icon("shield", 12), "sha256")
+          : sum === "legacy"
+            ? h("span", { class: "badge badge-muted", testid: `checksum-${entry.name}`, title: "No checksum recorded: a legacy backup is checked by its content only" }, "none")
+            : h(
+                "span",
+                { class: "muted small", testid: `checksum-${entry.name}`, title: "This server records no checksum for its backups (the RYTHM platform keeps none): downloads and restores are checked by their content only" },
+                "not recorded by the server",
+              ),
       ),
-      h("td", { class: `expiry expiry-${expiry.tone}`, title: `Retention deletes it after ${formatLocalDateTime(entry.expiresAt)}${entry.name === newest ? " — but the newest backup is always kept" : ""}` }, expiry.text, entry.name === newest && expiry.tone === "due" ? h("span", { class: "muted small", text: " (kept: newest)" }) : null),
+      h("td", { class: `expiry expiry-${expiry.tone}`, testid: `expiry-${entry.name}`, title: `Retention deletes it after ${formatLocalDateTime(entry.expiresAt)}${entry.name === newest ? " — but the newest backup is always kept" : ""}` }, expiry.text, entry.name === newest && expiry.tone === "due" ? h("span", { class: "muted small", text: " (kept: newest)" }) : null),
       h(
         "td",
         { class: "col-by" },

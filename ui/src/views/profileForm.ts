@@ -1,7 +1,8 @@
 // Adding or editing a connection profile: API mode (server URL, email, password → sign in) or
-// direct mode (PostgreSQL and Azure or a local folder). Secrets go to the shell once and are
-// never shown again; when editing, an empty secret field keeps the stored secret. After
-// saving, the connection check runs.
+// direct mode (PostgreSQL and Azure or a local folder; an Azure container can be shared with
+// the RYTHM platform, which then lists and restores our backups). Secrets go to the shell
+// once and are never shown again; when editing, an empty secret field keeps the stored
+// secret. After saving, the connection check runs.
 
 import { serverUrlProblem } from "../lib/serverUrl";
 import * as api from "../api";
@@ -10,7 +11,7 @@ import { afterSignIn, loadProfiles, profiles, setActive, settings, type Profile 
 import { h, Scope, uid } from "../ui/dom";
 import { icon } from "../ui/icons";
 import { toast } from "../ui/toast";
-import { button, errorBox, field, segmented, selectField, type Field } from "../ui/widgets";
+import { button, checkbox, errorBox, field, segmented, selectField, type Field } from "../ui/widgets";
 import { connectionChecks } from "./connectionChecks";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -71,8 +72,19 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   });
   const connString = field({ label: "Azure Storage connection string", testid: "azure-connection-string", type: "password", required: true, autocomplete: "off", hint: "DefaultEndpointsProtocol=https;AccountName=…;AccountKey=… — stored in the OS keychain, never shown again." });
   const container = field({ label: "Container", testid: "azure-container", value: "database-backups", required: true });
+  let shared = editing?.mode.type === "direct" && editing.mode.storage.type === "azure" && editing.mode.storage.sharedWithPlatform;
+  const sharedBox = checkbox({
+    label: "Shared with the RYTHM platform",
+    testid: "azure-shared",
+    checked: shared,
+    hint: "Backups are then plain, uncompressed .sql that the platform's admin page lists and restores, about three times the size of compressed ones; without it they do not appear there.",
+    onChange: (c) => {
+      shared = c;
+      syncFormat();
+    },
+  });
   const localDir = field({ label: "Folder", testid: "local-dir", placeholder: "/var/backups/rythm", required: true, hint: "An absolute path; backups are written here with a metadata file beside each." });
-  const azureBox = h("div", { class: "grid-2" }, h("div", { class: "span-2" }, connString.root), container.root);
+  const azureBox = h("div", { class: "grid-2" }, h("div", { class: "span-2" }, connString.root), container.root, h("div", { class: "span-2" }, sharedBox.root));
   const localBox = h("div", { class: "grid-2" }, h("div", { class: "span-2" }, localDir.root));
   azureBox.hidden = storage !== "azure";
   localBox.hidden = storage !== "local";
@@ -88,6 +100,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
       storage = v;
       azureBox.hidden = v !== "azure";
       localBox.hidden = v !== "local";
+      syncFormat();
     },
   });
   const directSection = h(
@@ -109,7 +122,18 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   const retention = field({ label: "Keep backups for (days)", testid: "profile-retention", value: String(d.retentionDays), inputmode: "numeric", width: "sm", required: true });
   const format = selectField({ label: "Format", testid: "profile-format", value: d.format, options: FORMAT_OPTIONS });
   const compression = selectField({ label: "Compression", testid: "profile-compression", value: d.compression, options: COMPRESSION_OPTIONS });
+  /** A container shared with the platform takes plain, uncompressed backups only. */
+  function syncFormat(): void {
+    const fixed = shared && storage === "azure";
+    if (fixed) {
+      format.select.value = "plain";
+      compression.select.value = "none";
+    }
+    format.select.disabled = fixed;
+    compression.select.disabled = fixed;
+  }
   if (editing) fillFrom(editing);
+  syncFormat();
   const settingsSection = h(
     "details",
     { class: "form-more", testid: "profile-settings" },
@@ -240,7 +264,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
       mode: {
         type: "direct",
         database: { host: host.input.value.trim(), port: Number(port.input.value), database: dbName.input.value.trim(), user: user.input.value.trim(), ...(ssl ? { sslmode: ssl } : {}) },
-        storage: storage === "azure" ? { type: "azure", container: container.input.value.trim() } : { type: "local", dir: localDir.input.value.trim() },
+        storage: storage === "azure" ? { type: "azure", container: container.input.value.trim(), sharedWithPlatform: shared } : { type: "local", dir: localDir.input.value.trim() },
       },
       settings: profileSettings,
     };

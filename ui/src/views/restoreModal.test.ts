@@ -6,9 +6,15 @@ import type { Profile } from "../state";
 import { jobs } from "../state";
 
 const restoreBackup = vi.fn();
+const restoreFeatures = vi.fn();
+const createBackup = vi.fn();
+const downloadBackup = vi.fn();
 vi.mock("../api", () => ({
   newJobId: () => "job-1",
   restoreBackup: (...args: unknown[]) => restoreBackup(...args),
+  restoreFeatures: (...args: unknown[]) => restoreFeatures(...args),
+  createBackup: (...args: unknown[]) => createBackup(...args),
+  downloadBackup: (...args: unknown[]) => downloadBackup(...args),
   restoreLocalCopy: vi.fn(),
   cancelJob: vi.fn(async () => true),
   listBackups: vi.fn(async () => []),
@@ -45,6 +51,9 @@ const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 beforeEach(() => {
   document.body.replaceChildren(Object.assign(document.createElement("div"), { id: "app" }));
   restoreBackup.mockReset();
+  restoreFeatures.mockReset();
+  createBackup.mockReset();
+  downloadBackup.mockReset();
   jobs.set({});
 });
 afterEach(() => {
@@ -74,6 +83,7 @@ describe("restore modal", () => {
       terminatedSessions: 0,
       createdDatabase: false,
       durationMs: 1200,
+      noSafetyBackup: null,
     };
     let sent: RestoreInput | null = null;
     restoreBackup.mockImplementation(async (_p: string, _n: string, options: RestoreInput, _id: string, onEvent: (e: JobEvent) => void) => {
@@ -105,7 +115,7 @@ describe("restore modal", () => {
   });
 
   it("restores into a new database with that name as the confirmation", async () => {
-    restoreBackup.mockResolvedValue({ name: NAME, database: "rythm_copy", safetyBackup: null, message: null, bytes: null, checksumVerified: null, terminatedSessions: null, createdDatabase: true, durationMs: null });
+    restoreBackup.mockResolvedValue({ name: NAME, database: "rythm_copy", safetyBackup: null, message: null, bytes: null, checksumVerified: null, terminatedSessions: null, createdDatabase: true, durationMs: null, noSafetyBackup: null });
     openRestoreModal(profile, targetFor(profile, "backup", NAME, null, null));
     byTestId<HTMLInputElement>("restore-into-new").click();
     const cont = byTestId<HTMLButtonElement>("restore-continue");
@@ -140,5 +150,39 @@ describe("restore modal", () => {
     await flush();
     expect(byTestId("error-message").textContent).toMatch(/Other sessions are connected/);
     expect(byTestId("error-detail").textContent).toContain("2 other session(s)");
+  });
+
+  it("against a server that takes no safety backup, says so, hides its options and offers a copy first", async () => {
+    const platform: Profile = { ...profile, name: "rythm", mode: { type: "api", baseUrl: "https://rythm.example.com", email: "ops@rythm.app" } };
+    restoreFeatures.mockResolvedValue({ safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false });
+    createBackup.mockResolvedValue({ name: SAFETY, size: 1, createdAt: "2026-01-15T11:00:00Z", format: "plain", compression: "none", type: "manual", sha256: null, rawSize: null, database: "rythm", durationMs: null, message: null, pruned: [], pruneError: null });
+    downloadBackup.mockResolvedValue({ name: SAFETY, path: `/home/ops/${SAFETY}`, size: 1, sha256: "ab", checksumVerified: null, resumedFrom: 0, durationMs: 5 });
+    openRestoreModal(platform, targetFor(platform, "backup", NAME, "2026-01-15T10:30:00Z", null));
+    expect(byTestId("restore-asking").textContent).toContain("https://rythm.example.com");
+    await flush();
+    expect(restoreFeatures).toHaveBeenCalledWith("rythm");
+    const note = byTestId("restore-safety-note").textContent ?? "";
+    expect(note).toContain("takes no safety backup");
+    expect(note).toContain("Download a copy of the current state first");
+    expect(byTestId("restore-modal").textContent).not.toContain("A safety backup of the database is taken first");
+    expect(document.querySelector('[data-testid="restore-skip-safety"]')?.closest(".check-field")?.hasAttribute("hidden") ?? true).toBe(true);
+    expect(document.querySelector('[data-testid="restore-terminate"]')?.closest(".check-field")?.hasAttribute("hidden") ?? true).toBe(true);
+    byTestId("restore-download-current").click();
+    await flush();
+    await flush();
+    await flush();
+    expect(createBackup).toHaveBeenCalledOnce();
+    expect(downloadBackup.mock.calls[0]?.[1]).toBe(SAFETY);
+    expect(byTestId("restore-current-saved").textContent).toContain(`/home/ops/${SAFETY}`);
+
+    restoreBackup.mockResolvedValue({ name: NAME, database: null, safetyBackup: null, message: "Database restored successfully", bytes: null, checksumVerified: null, terminatedSessions: null, createdDatabase: null, durationMs: null, noSafetyBackup: "not-offered" });
+    byTestId("restore-continue").click();
+    type("restore-confirm-input", NAME);
+    byTestId("restore-submit").click();
+    await flush();
+    await flush();
+    expect(restoreBackup.mock.calls[0]?.[2]).toEqual({ confirm: NAME, skipSafetyBackup: false, terminateConnections: false });
+    expect(byTestId("restore-no-safety-backup").textContent).toBe("No safety backup was taken: https://rythm.example.com takes none before a restore.");
+    expect(document.querySelector('[data-testid="rollback"]')).toBeNull();
   });
 });

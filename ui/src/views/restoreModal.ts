@@ -1,9 +1,11 @@
-// The restore dialog: step 1 says what will happen and takes the options; step 2 asks for the
-// target database's name before "Restore" enables; then progress; then the result with the
-// safety backup and "Roll back" (which goes through the same two steps).
+// The restore dialog: step 1 says what will happen and takes the options the server has (it
+// asks the server first: the RYTHM platform takes no safety backup, so step 1 says so and
+// offers a download of the current state instead); step 2 asks for the target database's
+// name before "Restore" enables; then progress; then the result with the safety backup and
+// "Roll back" (which goes through the same two steps).
 
 import * as api from "../api";
-import type { RestoreSummary, UiError } from "../bindings";
+import type { RestoreFeatures, RestoreSummary, UiError } from "../bindings";
 import type { Profile } from "../state";
 import { ageOf, formatBytes, formatDuration, formatLocalDateTime } from "../lib/format";
 import { fraction, phaseAnnouncement, phaseLabel, progressFigures } from "../lib/jobs";
@@ -15,6 +17,7 @@ import {
   effectiveDatabase,
   expectedConfirmation,
   newDatabaseProblem,
+  offeredOptions,
   restoreOptions,
   summaryOfLocal,
   takesSafetyBackup,
@@ -26,7 +29,8 @@ import { h, Scope, setDisabled, uid } from "../ui/dom";
 import { icon } from "../ui/icons";
 import { openModal, type Modal } from "../ui/modal";
 import { toast } from "../ui/toast";
-import { button, callout, checkbox, errorBox, facts, field, progressBar, segmented } from "../ui/widgets";
+import { button, callout, checkbox, errorBox, facts, field, progressBar, segmented, spinner } from "../ui/widgets";
+import { backUpAndDownload } from "./actions";
 
 const TITLES: Record<RestoreTarget["kind"], string> = {
   backup: "Restore backup",
@@ -46,8 +50,12 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     return stepScope;
   };
   let typed = "";
+  let closed = false;
+  /** A backup and download of the current state runs (started from step 1). */
+  let savingCurrent: "running" | null = null;
   const originalClose = modal.close.bind(modal);
   modal.close = () => {
+    closed = true;
     stepScope.dispose();
     scope.dispose();
     originalClose();
@@ -55,8 +63,63 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
 
   const dbLabel = (): string => effectiveDatabase(target, choices) ?? "the server's database";
 
-  function step1(): void {
+  /** Asks the server what it does around a restore, then shows step 1. */
+  function ask(): void {
     newStep();
+    modal.setTitle(TITLES[target.kind], "Step 1 of 2 · Review");
+    const cancel = button({ label: "Cancel", variant: "secondary", testid: "restore-cancel", onClick: () => modal.close() });
+    modal.setBody(h("div", { class: "loading-line", testid: "restore-asking" }, spinner(), h("span", { text: `Asking ${target.server} what it does around a restore…` })));
+    modal.setFooter(cancel);
+    api
+      .restoreFeatures(profile.name)
+      .then((features: RestoreFeatures) => {
+        target.features = features;
+        if (!closed) step1();
+      })
+      .catch((e: unknown) => {
+        if (closed) return;
+        const again = button({ label: "Try again", variant: "secondary", testid: "restore-retry", onClick: () => ask() });
+        modal.setBody(errorBox(e, [], "Could not ask the server what a restore does"));
+        modal.setFooter(cancel, again);
+      });
+  }
+
+  /** The offer that stands in for a safety backup the server does not take: a backup of the
+   *  current state, downloaded through the save dialog, before continuing. */
+  function currentStateOffer(s: Scope): HTMLElement {
+    const status = h("p", { class: "muted small", testid: "restore-current-status", "aria-live": "polite" });
+    const save = button({ label: "Back up and download the current state", variant: "secondary", icon: "download", testid: "restore-download-current" });
+    const render = (): void => {
+      const job = jobs.value[profile.name];
+      if (!job || savingCurrent === null) return;
+      status.textContent = job.cancelling ? "Cancelling…" : `${phaseLabel(job.progress.phase, job.progress.kind)}…`;
+    };
+    s.add(jobs.subscribe(render, false));
+    save.addEventListener("click", async () => {
+      savingCurrent = "running";
+      save.disabled = true;
+      status.textContent = "Backing up the current state…";
+      const copy = await backUpAndDownload(profile);
+      savingCurrent = null;
+      if (closed) return;
+      save.disabled = false;
+      if (copy) {
+        status.replaceChildren(icon("check", 14), h("span", { testid: "restore-current-saved", text: ` A copy of the current state is saved at ${copy.path}.` }));
+      } else {
+        status.textContent = "No copy was saved.";
+      }
+    });
+    return h("div", { class: "stack-sm" }, save, status);
+  }
+
+  function step1(): void {
+    if (!target.features) {
+      ask();
+      return;
+    }
+    const s = newStep();
+    const offered = offeredOptions(target);
+    const noSafetyBackup = !target.features.safetyBackup;
     modal.setTitle(TITLES[target.kind], "Step 1 of 2 · Review what will happen");
     const into = choices.intoNew && target.direct;
     const warning = h("div");
@@ -70,10 +133,14 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
               "alert",
               h("p", { class: "callout-title" }, "All current data in ", h("strong", { text: db }), " will be replaced."),
               h("p", {
+                testid: "restore-safety-note",
                 text: takesSafetyBackup(target, choices)
                   ? "A safety backup of the database is taken first, so you can roll back afterwards."
-                  : "No safety backup will be taken: you will not be able to roll back.",
+                  : noSafetyBackup
+                    ? `${target.server} takes no safety backup before a restore: once replaced, the current data cannot be rolled back. Download a copy of the current state first.`
+                    : "No safety backup will be taken: you will not be able to roll back.",
               }),
+              noSafetyBackup ? currentStateOffer(s) : null,
             ),
       );
     };
@@ -103,13 +170,14 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
         onChange: (v) => {
           choices.intoNew = v === "new";
           newDb.root.hidden = !choices.intoNew;
-          safety.root.hidden = choices.intoNew;
+          safety.root.hidden = choices.intoNew || !offered.skipSafetyBackup;
           if (choices.intoNew) newDb.input.focus();
           update();
         },
       });
       options.append(modeGroup.root, newDb.root);
     }
+    // Only what the server does something with is offered.
     const terminate = checkbox({
       label: "End other connections to the database first",
       testid: "restore-terminate",
@@ -127,19 +195,23 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
         update();
       },
     });
-    safety.root.hidden = into;
+    safety.root.hidden = into || !offered.skipSafetyBackup;
+    terminate.root.hidden = !offered.terminateConnections;
     options.append(terminate.root, safety.root);
+    const hasOptions = target.direct || offered.skipSafetyBackup || offered.terminateConnections;
 
     const cont = button({ label: "Continue", variant: "primary", testid: "restore-continue" });
     const cancel = button({ label: "Cancel", variant: "secondary", testid: "restore-cancel", onClick: () => modal.close() });
     const update = (): void => {
-      renderWarning();
+      // The warning holds the download offer, whose status must survive job updates.
+      if (!noSafetyBackup) renderWarning();
       const targetDb = factsEl.querySelector('[data-testid="restore-target-db"]');
       if (targetDb) targetDb.textContent = dbLabel();
       const problem = choices.intoNew && target.direct ? newDatabaseProblem(choices.newDatabase, target.database) : null;
       newDb.setError(choices.newDatabase.trim() && problem ? problem : null);
-      setDisabled(cont, canContinue(target, choices) ? null : problem ?? "Complete the options first");
+      setDisabled(cont, jobBlocker(profile.name) ?? (canContinue(target, choices) ? null : problem ?? "Complete the options first"));
     };
+    s.add(jobs.subscribe(update, false));
     newDb.input.addEventListener("input", () => {
       choices.newDatabase = newDb.input.value;
       update();
@@ -147,7 +219,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     cont.addEventListener("click", () => {
       if (canContinue(target, choices)) step2();
     });
-    modal.setBody(warning, factsEl, h("div", { class: "modal-section" }, h("h3", { class: "section-label", text: "Options" }), options));
+    modal.setBody(warning, factsEl, hasOptions ? h("div", { class: "modal-section" }, h("h3", { class: "section-label", text: "Options" }), options) : null);
     modal.setFooter(cancel, cont);
     update();
     modal.focus(cont);
@@ -314,6 +386,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
               database: summary.database ?? target.database,
               server: target.server,
               direct: target.direct,
+              features: target.features,
             });
           },
         })
@@ -339,7 +412,14 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
               h("p", { class: "muted small", text: "If the restored data is not what you expected, roll back to it." }),
             ),
           )
-        : h("p", { class: "muted small", text: "No safety backup was taken." }),
+        : h("p", {
+            class: "muted small",
+            testid: "restore-no-safety-backup",
+            text:
+              summary.noSafetyBackup === "not-offered"
+                ? `No safety backup was taken: ${target.server} takes none before a restore.`
+                : "No safety backup was taken.",
+          }),
     );
     modal.setFooter(rollback, close);
     modal.focus(close);

@@ -8,6 +8,7 @@ use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::backup::BackupRequest;
 use rythm_backup_core::jobs::restore::RestoreSource;
 use rythm_backup_core::pg::DbTarget;
+use rythm_backup_core::profile::Profiles;
 use rythm_backup_core::{BackupKind, BackupName, Compression, DumpFormat, Engine, Error};
 
 use super::Ctx;
@@ -18,6 +19,7 @@ use crate::output;
 pub async fn backup(
     ctx: &Ctx,
     backups: &dyn Backups,
+    profile: Option<&str>,
     format: Option<DumpFormat>,
     compression: Option<Compression>,
 ) -> Result<(), Error> {
@@ -36,6 +38,17 @@ pub async fn backup(
     } else {
         backups.create(&ctx.progress, &ctx.cancel).await?
     };
+    // API mode: the database the server named is kept with the profile, so that later
+    // restores are confirmed with it and lists name it (the RYTHM platform names it nowhere
+    // else).
+    if let (Some(name), Some(database), None) = (profile, &outcome.database, backups.as_engine()) {
+        if let Err(e) = Profiles::open_default()?.remember_server_database(name, database) {
+            output::warn(
+                ctx.json,
+                &format!("could not remember the server's database: {e}"),
+            );
+        }
+    }
     ctx.finish(&outcome, output::created).await;
     Ok(())
 }
@@ -70,10 +83,7 @@ pub async fn download(
 }
 
 pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Result<(), Error> {
-    let needs_engine = args.file.is_some()
-        || args.target_db.is_some()
-        || args.create
-        || args.terminate_connections;
+    let needs_engine = args.file.is_some() || args.target_db.is_some() || args.create;
     if !needs_engine {
         let name = BackupName::parse(args.name.as_deref().unwrap_or_default())?;
         let options = RestoreOptions {
@@ -85,13 +95,11 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
         let summary = backups
             .restore(&name, options, &ctx.progress, &ctx.cancel)
             .await?;
-        ctx.finish(&summary, output::restored).await;
+        let server = backups.describe().location;
+        ctx.finish(&summary, |s| output::restored(s, &server)).await;
         return Ok(());
     }
-    let engine = direct(
-        backups,
-        "restore with --file, --target-db, --create or --terminate-connections",
-    )?;
+    let engine = direct(backups, "restore with --file, --target-db or --create")?;
     let source = match (args.name, args.file) {
         (Some(name), None) => RestoreSource::Stored(BackupName::parse(&name)?),
         (None, Some(file)) => RestoreSource::File(file),
@@ -111,7 +119,6 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
         confirm: args.confirm,
         skip_safety_backup: args.no_safety_backup,
         terminate_connections: args.terminate_connections,
-        database_unknown: false,
     };
     let outcome = engine
         .restore(source, options, &ctx.progress, &ctx.cancel)

@@ -55,13 +55,13 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
         Command::Serve { listen } => server::serve(listen, ctx.cancel.clone()).await,
         Command::Admin { action } => server::admin(&ctx, action).await,
         command => {
-            let backups = open_backups(profile).await?;
+            let backups = open_backups(profile, ctx.json).await?;
             let backups = backups.as_ref();
             match command {
                 Command::Backup {
                     format,
                     compression,
-                } => backups::backup(&ctx, backups, format, compression).await,
+                } => backups::backup(&ctx, backups, profile, format, compression).await,
                 Command::List => backups::list(&ctx, backups).await,
                 Command::Download {
                     name,

@@ -1,16 +1,23 @@
 //! `profile add|list|show|remove`, `login` and `logout`: connection profiles, with their
-//! secrets in the OS keychain.
+//! secrets in the OS keychain. Adding one warns about what would go wrong unseen: plain
+//! http to another computer, and compressed backups in a container the RYTHM platform
+//! also uses (its admin page lists only plain `.sql`).
 
+use std::time::Duration;
+
+use rythm_backup_core::engine::PLATFORM_FORMAT;
 use rythm_backup_core::profile::{
     DatabaseSettings, Profile, ProfileMode, ProfileSettings, Profiles, StorageSettings,
 };
 use rythm_backup_core::secrets::{SecretKind, Sensitive};
-use rythm_backup_core::Error;
+use rythm_backup_core::{time_text, Error};
 use serde::Serialize;
 use url::Url;
 
 use super::Ctx;
 use crate::args::{ProfileAction, ProfileAddArgs};
+use crate::open::warn_if_unencrypted;
+use crate::output;
 use crate::prompt::read_secret;
 
 pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
@@ -97,7 +104,13 @@ impl ProfileView {
             ),
             ProfileMode::Direct { database, storage } => {
                 let store = match storage {
-                    StorageSettings::Azure { container } => format!("azure container {container}"),
+                    StorageSettings::Azure {
+                        container,
+                        shared_with_platform: true,
+                    } => format!("azure container {container}, shared with the RYTHM platform"),
+                    StorageSettings::Azure { container, .. } => {
+                        format!("azure container {container}")
+                    }
                     StorageSettings::Local { dir } => format!("folder {}", dir.display()),
                 };
                 let mut secrets = vec![("database password", stored(SecretKind::DbPassword))];
@@ -138,9 +151,25 @@ async fn add(ctx: &Ctx, profiles: &Profiles, args: ProfileAddArgs) -> Result<(),
     settings.retention_days = args.retention_days.unwrap_or(settings.retention_days);
     settings.format = args.format.unwrap_or(settings.format);
     settings.compression = args.compression.unwrap_or(settings.compression);
+    if args.shared_with_platform {
+        let (format, compression) = PLATFORM_FORMAT;
+        let asked = (
+            args.format.unwrap_or(format),
+            args.compression.unwrap_or(compression),
+        );
+        if asked != PLATFORM_FORMAT {
+            return Err(Error::InvalidInput(
+                "--shared-with-platform writes plain, uncompressed .sql (what the RYTHM \
+                 platform lists and restores): leave out --format and --compression"
+                    .into(),
+            ));
+        }
+        (settings.format, settings.compression) = PLATFORM_FORMAT;
+    }
     let mut secrets: Vec<(SecretKind, Sensitive<String>)> = Vec::new();
     let mode = match (args.api_url, args.database_url) {
         (Some(base_url), None) => {
+            warn_if_unencrypted(&base_url, ctx.json);
             let email = args.email.unwrap_or_default();
             ProfileMode::Api { base_url, email }
         }
@@ -154,7 +183,10 @@ async fn add(ctx: &Ctx, profiles: &Profiles, args: ProfileAddArgs) -> Result<(),
                         _ => read_secret("Azure storage connection string: ", false)?,
                     };
                     secrets.push((SecretKind::AzureConnectionString, conn));
-                    StorageSettings::Azure { container }
+                    StorageSettings::Azure {
+                        container,
+                        shared_with_platform: args.shared_with_platform,
+                    }
                 }
                 _ => {
                     return Err(Error::InvalidInput(
@@ -175,11 +207,13 @@ async fn add(ctx: &Ctx, profiles: &Profiles, args: ProfileAddArgs) -> Result<(),
         name: args.name.clone(),
         mode,
         settings,
+        server_database: None,
     };
     profiles.save(&profile)?;
     for (kind, secret) in &secrets {
         profiles.set_secret(&profile.name, *kind, secret)?;
     }
+    warn_if_hidden_from_platform(ctx, profiles, &profile).await;
     let view = ProfileView::of(profiles, profile);
     ctx.finish(&view, |v| {
         println!(
@@ -195,6 +229,49 @@ async fn add(ctx: &Ctx, profiles: &Profiles, args: ProfileAddArgs) -> Result<(),
     })
     .await;
     Ok(())
+}
+
+/// Once, when a direct profile is added: its compressed backups will not appear in the RYTHM
+/// platform's admin page, which lists only plain `.sql`. Said more firmly when the container
+/// or the database shows signs of the platform (looked for briefly; unreachable is silent).
+async fn warn_if_hidden_from_platform(ctx: &Ctx, profiles: &Profiles, profile: &Profile) {
+    let ProfileMode::Direct { storage, .. } = &profile.mode else {
+        return;
+    };
+    let compressed = (profile.settings.format, profile.settings.compression) != PLATFORM_FORMAT;
+    if !matches!(storage, StorageSettings::Azure { .. }) || storage.shared_with_platform() {
+        return;
+    }
+    if !compressed {
+        return;
+    }
+    let signs = async {
+        let backups = profiles.open(&profile.name).await.ok()?;
+        backups.as_engine()?.platform_signs().await.ok()
+    };
+    let signs = tokio::time::timeout(Duration::from_secs(20), signs)
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| s.any());
+    let lead = match signs {
+        Some(signs) => format!(
+            "this container looks shared with the RYTHM platform ({}), but",
+            signs.describe()
+        ),
+        None => "if this container is shared with the RYTHM platform,".to_owned(),
+    };
+    output::warn(
+        ctx.json,
+        &format!(
+            "{lead} this profile's backups are compressed ({}/{}) and will not appear in the \
+             platform's admin page, which lists only plain .sql. Add the profile again with \
+             --shared-with-platform to write plain, uncompressed .sql (about three times the \
+             size)",
+            profile.settings.format.as_str(),
+            profile.settings.compression.as_str()
+        ),
+    );
 }
 
 /// Host, port, database, user and sslmode from a URL that must not carry a password.
@@ -237,7 +314,10 @@ pub async fn login(ctx: &Ctx, profile: Option<&str>, password_stdin: bool) -> Re
     let name = profile.ok_or_else(|| Error::InvalidInput("login needs --profile NAME".into()))?;
     let profiles = Profiles::open_default()?;
     let email = match profiles.get(name)?.mode {
-        ProfileMode::Api { email, .. } => email,
+        ProfileMode::Api { email, base_url } => {
+            warn_if_unencrypted(&base_url, ctx.json);
+            email
+        }
         ProfileMode::Direct { .. } => {
             return Err(Error::Unsupported(format!(
                 "profile {name:?} works directly on the database; only API profiles sign in"
@@ -249,7 +329,7 @@ pub async fn login(ctx: &Ctx, profile: Option<&str>, password_stdin: bool) -> Re
     ctx.finish(&info, |i| {
         let until = i
             .expires_at
-            .map(|t| format!(" until {t}"))
+            .map(|t| format!(" until {}", time_text::shown(t)))
             .unwrap_or_default();
         println!(
             "Signed in as {}{until}",

@@ -1,7 +1,10 @@
-//! `schedule show|set`: the server's daily backup schedule, in API mode.
+//! `schedule show|set`: the server's daily backup schedule, in API mode. The API client
+//! checks a change (a real time, 1-90 days) before sending it as `HH:MM:SS`, and computes a
+//! next run the server has not.
 
 use rythm_backup_core::api::wire::{ScheduleConfig, ScheduleUpdate};
 use rythm_backup_core::backups::Backups;
+use rythm_backup_core::time_text;
 use rythm_backup_core::Error;
 
 use super::Ctx;
@@ -41,7 +44,11 @@ fn show(config: &ScheduleConfig) {
         "Daily backup {state} at {} UTC, keeping {} days",
         config.schedule_time, config.retention_days
     );
-    let when = |t: &Option<String>| t.clone().unwrap_or_else(|| "never".into());
+    let when = |t: &Option<String>| {
+        t.as_deref()
+            .map(time_text::shown_rfc3339)
+            .unwrap_or_else(|| "never".into())
+    };
     println!("Last run: {}", when(&config.last_run_at));
     if config.enabled {
         println!("Next run: {}", when(&config.next_run_at));

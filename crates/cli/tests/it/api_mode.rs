@@ -1,7 +1,8 @@
 //! The CLI in API mode against our own server (`rythm-backup serve`, started here as a real
 //! process on loopback): backup, list, download, restore with confirmation and delete give
-//! the same results as direct mode on the same store; profiles sign in with the token kept
-//! in the OS keychain and drive the server's schedule.
+//! the same results as direct mode on the same store; `--terminate-connections` ends another
+//! session through the server; profiles sign in with the token kept in the OS keychain and
+//! drive the server's schedule.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -195,6 +196,50 @@ fn api_mode_gives_the_same_results_as_direct_mode() {
     let missing = api.run(&["download", &name, "-o", "again.sql.zst", "--json"]);
     assert_eq!(missing.error_code(), "not_found");
     assert!(!api.cwd().join("again.sql.zst").exists());
+}
+
+#[test]
+fn terminate_connections_ends_another_session_through_our_server() {
+    let db = TestDb::create();
+    db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 300);");
+    let storage = Storage::local();
+    let server = ServerProcess::start(&db, &storage);
+    let api = server.cli();
+    let name = api.run(&["backup", "--json"]).json()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    db.psql("DELETE FROM t WHERE id > 10");
+    db.wait_idle();
+
+    // The RYTHM application stays connected to its database.
+    let mut app = db.hold_session();
+    let refused = api.run(&["restore", &name, "--confirm", &db.name, "--json"]);
+    assert_eq!(refused.error_code(), "database_in_use", "{refused:#?}");
+    assert!(
+        app.try_wait().unwrap().is_none(),
+        "the session was left alone"
+    );
+
+    let restored = api.run(&[
+        "restore",
+        &name,
+        "--confirm",
+        &db.name,
+        "--terminate-connections",
+    ]);
+    assert_eq!(restored.code, Some(0), "{restored:#?}");
+    assert!(restored.stdout.contains("Restored"), "{}", restored.stdout);
+    assert!(
+        restored
+            .stdout
+            .contains("Safety backup of the previous contents: pre-restore-"),
+        "{}",
+        restored.stdout
+    );
+    let ended = app.wait().unwrap();
+    assert!(!ended.success(), "the other session was ended: {ended:?}");
+    assert_eq!(db.count("t"), 300, "the restore brought the rows back");
 }
 
 #[test]

@@ -8,6 +8,9 @@ mod calls;
 mod convert;
 mod download;
 mod env;
+mod features;
+
+pub use address::is_unencrypted_remote;
 
 use std::fmt;
 use std::sync::RwLock;
@@ -16,13 +19,13 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use url::Url;
 
 use super::error::{from_status, from_transport, ApiError, Call};
 use super::token::TokenInfo;
 use super::wire::{LoginRequest, LoginResponse};
+use crate::backups::RestoreFeatures;
 use crate::config::DEFAULT_RETENTION_DAYS;
 use crate::error::{Error, Result};
 use crate::secrets::Sensitive;
@@ -41,8 +44,12 @@ pub struct ApiClientOptions {
     pub download_retries: u32,
     /// The first retry's delay; it doubles each time.
     pub retry_delay: Duration,
-    /// The API does not say when a backup expires; this computes `expires_at` in lists.
+    /// Computes `expires_at` in lists when the server says neither that nor its retention
+    /// (both servers serve it in their schedule config, which wins).
     pub retention_days: u32,
+    /// The database the server restores into, as it named it in an earlier create answer
+    /// (the RYTHM platform names it nowhere else); `None` when not known yet.
+    pub known_database: Option<String>,
 }
 
 impl Default for ApiClientOptions {
@@ -54,6 +61,7 @@ impl Default for ApiClientOptions {
             download_retries: 3,
             retry_delay: Duration::from_secs(1),
             retention_days: DEFAULT_RETENTION_DAYS,
+            known_database: None,
         }
     }
 }
@@ -74,6 +82,10 @@ pub struct ApiClient {
     jobs_http: reqwest::Client,
     options: ApiClientOptions,
     session: RwLock<Option<Session>>,
+    /// The server's restore features, asked once.
+    features: tokio::sync::OnceCell<RestoreFeatures>,
+    /// The server's database: from the options, then from create answers and list entries.
+    known_database: RwLock<Option<String>>,
 }
 
 impl fmt::Debug for ApiClient {
@@ -116,14 +128,39 @@ impl ApiClient {
             jobs_http: build(options.job_idle_timeout)?,
             base,
             server,
+            known_database: RwLock::new(options.known_database.clone()),
             options,
             session: RwLock::new(None),
+            features: tokio::sync::OnceCell::new(),
         })
     }
 
     /// The API's base URL.
     pub fn base_url(&self) -> &Url {
         &self.base
+    }
+
+    /// Whether the password and token travel unencrypted (plain http to another computer).
+    pub fn is_unencrypted(&self) -> bool {
+        address::is_unencrypted_remote(self.base.as_str())
+    }
+
+    /// The database the server restores into, when it has said so.
+    pub fn known_database(&self) -> Option<String> {
+        self.known_database
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn learn_database(&self, database: &str) {
+        let database = database.trim();
+        if !database.is_empty() {
+            *self
+                .known_database
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = Some(database.to_owned());
+        }
     }
 
     /// Signs in; keeps the token when the account is a system admin. A wrong password or an
@@ -202,10 +239,10 @@ impl ApiClient {
         let session = self.read_session();
         let reason = match &*session {
             None => "not signed in".to_owned(),
-            Some(s) if s.info.is_expired(OffsetDateTime::now_utc()) => {
-                let at = s.info.expires_at.and_then(|t| t.format(&Rfc3339).ok());
-                format!("the sign-in expired at {}", at.unwrap_or_default())
-            }
+            Some(s) if s.info.is_expired(OffsetDateTime::now_utc()) => match s.info.expires_at {
+                Some(at) => format!("the sign-in expired at {}", crate::time_text::shown(at)),
+                None => "the sign-in expired".to_owned(),
+            },
             Some(s) => return Ok(s.token.clone()),
         };
         Err(ApiError::AuthRequired {

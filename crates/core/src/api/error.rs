@@ -43,6 +43,17 @@ pub enum ApiError {
     },
     #[error("invalid API address {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// The server has not said which database it restores into, so the person repeats the
+    /// backup's name instead; what they gave was not it.
+    #[error(
+        "{server} does not say which database it restores into, so a restore is confirmed \
+         with the backup's name: repeat {expected:?} (you gave {given:?})"
+    )]
+    ConfirmWithBackupName {
+        server: String,
+        expected: String,
+        given: String,
+    },
 }
 
 impl ApiError {
@@ -60,6 +71,7 @@ impl ApiError {
             ApiError::Remote { code, .. } => *code,
             ApiError::Unreachable { .. } => ErrorCode::Unreachable,
             ApiError::InvalidUrl { .. } => ErrorCode::Config,
+            ApiError::ConfirmWithBackupName { .. } => ErrorCode::ConfirmationMismatch,
         }
     }
 

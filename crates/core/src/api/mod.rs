@@ -3,9 +3,10 @@
 
 mod client;
 mod error;
+pub mod schedule;
 mod token;
 pub mod wire;
 
-pub use client::{ApiClient, ApiClientOptions};
+pub use client::{is_unencrypted_remote, ApiClient, ApiClientOptions};
 pub use error::ApiError;
 pub use token::TokenInfo;

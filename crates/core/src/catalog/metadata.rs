@@ -18,6 +18,9 @@ pub enum BackupKind {
     Manual,
     Scheduled,
     PreRestore,
+    /// The RYTHM platform's `type` for a blob whose origin it does not know (one it did not
+    /// write): shown as such, never as manual.
+    Unknown,
 }
 
 impl BackupKind {
@@ -26,6 +29,7 @@ impl BackupKind {
             BackupKind::Manual => "manual",
             BackupKind::Scheduled => "scheduled",
             BackupKind::PreRestore => "pre-restore",
+            BackupKind::Unknown => "unknown",
         }
     }
 
@@ -33,7 +37,7 @@ impl BackupKind {
     pub fn name_prefix(self) -> &'static str {
         match self {
             BackupKind::PreRestore => "pre-restore",
-            BackupKind::Manual | BackupKind::Scheduled => "rythm-backup",
+            BackupKind::Manual | BackupKind::Scheduled | BackupKind::Unknown => "rythm-backup",
         }
     }
 
@@ -51,6 +55,7 @@ impl BackupKind {
             "manual" => Some(BackupKind::Manual),
             "scheduled" => Some(BackupKind::Scheduled),
             "pre-restore" => Some(BackupKind::PreRestore),
+            "unknown" => Some(BackupKind::Unknown),
             _ => None,
         }
     }

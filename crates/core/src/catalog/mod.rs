@@ -38,9 +38,12 @@ pub struct BackupEntry {
     pub created_by: Option<String>,
     pub tool_version: Option<String>,
     pub duration_ms: Option<u64>,
-    /// manual, scheduled or pre-restore (the RYTHM API's `type`).
+    /// manual, scheduled, pre-restore or unknown (the RYTHM API's `type`).
     #[serde(rename = "type")]
     pub kind: BackupKind,
+    /// The server's word on the backup (the RYTHM API's `status`: `completed`, `failed`…);
+    /// none in direct mode, where a listed backup is always complete.
+    pub status: Option<String>,
     /// True for a blob written without our metadata (the seed's or the RYTHM API's).
     pub legacy: bool,
     pub age_seconds: i64,
@@ -83,6 +86,7 @@ impl BackupEntry {
             tool_version: m.tool_version,
             duration_ms: m.duration_ms,
             kind,
+            status: None,
             legacy: meta.is_none(),
             age_seconds: (now - created_at).whole_seconds(),
             expires_at: created_at + Duration::days(i64::from(retention_days)),

@@ -56,11 +56,40 @@ pub struct BackupOutcome {
     pub kind: BackupKind,
 }
 
+/// How pg_dump writes the dump, beyond the request's format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DumpOptions {
+    /// `--clean --if-exists`: the dump drops each object (if it exists) before creating it,
+    /// so a restore that does not empty the database first (the RYTHM platform's
+    /// `psql < file`, in a container shared with it) still replaces what was there.
+    pub clean: bool,
+}
+
 /// Dumps `database` into `store`. Nothing is listed unless the whole dump succeeded.
 pub async fn run(
     store: &Arc<dyn BlobStore>,
     database: &DbTarget,
     request: &BackupRequest,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<BackupOutcome> {
+    run_with(
+        store,
+        database,
+        request,
+        DumpOptions::default(),
+        progress,
+        cancel,
+    )
+    .await
+}
+
+/// `run` with pg_dump's `options`.
+pub async fn run_with(
+    store: &Arc<dyn BlobStore>,
+    database: &DbTarget,
+    request: &BackupRequest,
+    options: DumpOptions,
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<BackupOutcome> {
@@ -93,7 +122,15 @@ pub async fn run(
         let raw_counter = raw_counter.clone();
         let cancel = cancel.clone();
         tokio::task::spawn_blocking(move || {
-            dump_into(&server, &database, &request, sender, &raw_counter, &cancel)
+            dump_into(
+                &server,
+                &database,
+                &request,
+                options,
+                sender,
+                &raw_counter,
+                &cancel,
+            )
         })
     };
 
@@ -175,6 +212,7 @@ fn dump_into(
     server: &Server,
     database: &DbTarget,
     request: &BackupRequest,
+    options: DumpOptions,
     sender: mpsc::Sender<Bytes>,
     raw_counter: &AtomicU64,
     cancel: &Cancel,
@@ -189,6 +227,9 @@ fn dump_into(
         (DumpFormat::Custom, Compression::None) => command.arg("--format=custom"),
         (DumpFormat::Custom, _) => command.arg("--format=custom").arg("--compress=0"),
     };
+    if options.clean {
+        command = command.arg("--clean").arg("--if-exists");
+    }
     let mut child = command
         .spawn()
         .map_err(|e| dump_failed(database, e.into()))?;

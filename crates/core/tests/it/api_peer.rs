@@ -1,10 +1,11 @@
-//! The API client against a recorded copy of the RYTHM platform's backup API (and, where the
-//! two differ, our server's behaviour): sign-in and token handling, every backup endpoint,
-//! and the peer's quirks (filename/timestamp, relative URLs, 500 for a missing backup, 400
-//! for a non-.sql name, downloads without Range).
+//! The API client against a stand-in of the RYTHM platform's backup API (the
+//! `rythm-platform-standin` crate; where the two differ, our server's behaviour): sign-in and
+//! token handling, every backup endpoint, and the peer's quirks (filename/timestamp,
+//! relative URLs, 500 for a missing backup, 400 for a non-.sql name, downloads without
+//! Range); `platform` covers what its real API does that our client must make up for.
 
 mod downloads;
-pub mod peer;
+mod platform;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +22,8 @@ use rythm_backup_core::{
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
 use time::OffsetDateTime;
+
+use rythm_platform_standin as peer;
 
 use peer::{token, Peer, ADMIN_EMAIL, ADMIN_PASSWORD, SECRET, USER_EMAIL, USER_PASSWORD};
 
@@ -173,8 +176,15 @@ async fn a_token_the_server_refuses_means_sign_in_again() {
         "{error}"
     );
     // The refused token is dropped: the next call does not send it again.
+    let sent = || {
+        peer.backup_requests()
+            .iter()
+            .filter(|r| r.path == "/api/backups")
+            .count()
+    };
+    assert_eq!(sent(), 1);
     assert_eq!(c.list().await.unwrap_err().code(), ErrorCode::AuthRequired);
-    assert_eq!(peer.backup_requests().len(), 1);
+    assert_eq!(sent(), 1);
 }
 
 #[tokio::test]
@@ -227,12 +237,17 @@ async fn list_builds_entries_from_the_peers_fields() {
     assert_eq!(older.size, stored(&peer, OLDER).len() as u64);
     assert_eq!(older.created_by.as_deref(), Some(ADMIN_EMAIL));
     assert_eq!(older.duration_ms, Some(1500));
-    assert!(older.legacy);
+    assert!(
+        !older.legacy,
+        "the platform's own backups are not legacy ones of ours"
+    );
     assert_eq!(older.sha256, None);
     assert_eq!(
         older.expires_at,
-        older.created_at + time::Duration::days(10)
+        older.created_at + time::Duration::days(30),
+        "the platform's retention, from its schedule config"
     );
+    assert_eq!(older.status.as_deref(), Some("completed"));
     assert_eq!(entries[0].kind, BackupKind::Scheduled);
 }
 
@@ -240,10 +255,11 @@ async fn list_builds_entries_from_the_peers_fields() {
 async fn restore_and_delete_answer_ok() {
     let peer = Peer::start().await;
     let c = signed_in(&peer).await;
+    // The platform has not named its database yet: the backup's name confirms.
     let summary = c
         .restore(
             &name(OLDER),
-            confirm("rythm"),
+            confirm(OLDER),
             &Progress::none(),
             &Cancel::new(),
         )
@@ -257,37 +273,9 @@ async fn restore_and_delete_answer_ok() {
     assert_eq!(summary.safety_backup, None);
     let restore = peer.backup_requests().pop().unwrap();
     assert_eq!(restore.path, format!("/api/backups/{OLDER}/restore"));
-    assert_eq!(restore.body["confirm"], "rythm");
     c.delete(&name(OLDER)).await.unwrap();
     assert!(!peer.with(|s| s.backups.contains_key(OLDER)));
     assert_eq!(c.list().await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_restore_confirmed_by_the_backups_name_sends_no_database_name() {
-    let peer = Peer::start().await;
-    let c = signed_in(&peer).await;
-    let options = RestoreOptions {
-        confirm: OLDER.into(),
-        database_unknown: true,
-        ..RestoreOptions::default()
-    };
-    c.restore(&name(OLDER), options, &Progress::none(), &Cancel::new())
-        .await
-        .unwrap();
-    let restore = peer.backup_requests().pop().unwrap();
-    assert_eq!(restore.path, format!("/api/backups/{OLDER}/restore"));
-    assert!(
-        restore.body.get("confirm").is_none_or(|c| c.is_null()),
-        "no database name is sent: {}",
-        restore.body
-    );
-    // Without the flag an empty confirmation is still refused before any request.
-    let refused = c
-        .restore(&name(OLDER), confirm(""), &Progress::none(), &Cancel::new())
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), ErrorCode::InvalidInput, "{refused}");
 }
 
 #[tokio::test]
@@ -310,7 +298,7 @@ async fn restore_options_of_direct_mode_are_refused() {
             &Cancel::new(),
         )
         .await;
-    assert_eq!(error.unwrap_err().code(), ErrorCode::InvalidInput);
+    assert_eq!(error.unwrap_err().code(), ErrorCode::ConfirmationMismatch);
     assert!(peer
         .backup_requests()
         .iter()
@@ -322,11 +310,11 @@ async fn a_missing_backup_is_not_found_despite_the_peers_500() {
     let peer = Peer::start().await;
     let c = signed_in(&peer).await;
     let missing = name("rythm-backup-2020-01-01T00-00-00-000Z.sql");
-    // "Failed to restore backup": only the list tells that the backup is missing.
+    // The list tells that the backup is missing before anything is restored.
     let error = c
         .restore(
             &missing,
-            confirm("rythm"),
+            confirm(missing.as_str()),
             &Progress::none(),
             &Cancel::new(),
         )
@@ -334,9 +322,24 @@ async fn a_missing_backup_is_not_found_despite_the_peers_500() {
     let error = error.unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
     assert!(error.to_string().contains(missing.as_str()), "{error}");
-    // "The specified blob does not exist.": the text says it.
+    assert!(
+        peer.backup_requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/restore")),
+        "nothing was sent to restore"
+    );
+    // Azure's raw "The specified blob does not exist. RequestId:… Time:…" becomes words.
     let error = c.delete(&missing).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("backup {missing} does not exist")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("RequestId") && !text.contains("Time:"),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let error = c
         .download(
@@ -360,7 +363,7 @@ async fn a_server_failure_on_an_existing_backup_stays_a_clear_server_error() {
     let error = c
         .restore(
             &name(OLDER),
-            confirm("rythm"),
+            confirm(OLDER),
             &Progress::none(),
             &Cancel::new(),
         )
@@ -376,16 +379,18 @@ async fn names_other_than_sql_get_the_peers_400() {
     let peer = Peer::start().await;
     let c = signed_in(&peer).await;
     let zst = name("rythm-backup-2026-01-15T10-30-00-851Z.sql.zst");
+    // The platform lists no such name, so a restore of it is refused before it is sent.
     let error = c
-        .restore(&zst, confirm("rythm"), &Progress::none(), &Cancel::new())
+        .restore(
+            &zst,
+            confirm(zst.as_str()),
+            &Progress::none(),
+            &Cancel::new(),
+        )
         .await;
-    let error = error.unwrap_err();
-    assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");
-    assert!(
-        error.to_string().contains("Invalid backup filename"),
-        "{error}"
-    );
+    assert_eq!(error.unwrap_err().code(), ErrorCode::NotFound);
     let error = c.delete(&zst).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");
     assert!(
         error.to_string().contains("Invalid backup filename"),
         "{error}"
@@ -399,7 +404,7 @@ async fn the_schedule_round_trips() {
     let schedule = c.schedule().await.unwrap();
     assert!(schedule.enabled);
     assert_eq!(schedule.schedule_time, "02:00:00");
-    assert_eq!(schedule.retention_days, 10);
+    assert_eq!(schedule.retention_days, 30);
     let update = ScheduleUpdate {
         enabled: false,
         schedule_time: Some("03:30:00".into()),
@@ -419,18 +424,20 @@ async fn the_schedule_round_trips() {
         put.body,
         serde_json::json!({"enabled": false, "schedule_time": "03:30:00", "retention_days": 14})
     );
+    let puts = || {
+        peer.backup_requests()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count()
+    };
     let bad = ScheduleUpdate {
         retention_days: Some(200),
         ..update
     };
     let error = c.set_schedule(&bad).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");
-    assert!(
-        error
-            .to_string()
-            .contains("retention_days must be between 1 and 90"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("1 to 90 days"), "{error}");
+    assert_eq!(puts(), 1, "refused before any request");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use rythm_backup_core::profile::{
 use rythm_backup_core::secrets::{Keychain, SecretKind, Sensitive};
 use rythm_backup_core::{Compression, ErrorCode};
 
-use crate::api_peer::peer::{Peer, ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD};
+use rythm_platform_standin::{Peer, ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD};
 
 fn api_profile(name: &str, url: &str, email: &str) -> Profile {
     Profile {
@@ -22,6 +22,7 @@ fn api_profile(name: &str, url: &str, email: &str) -> Profile {
             email: email.into(),
         },
         settings: ProfileSettings::default(),
+        server_database: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn direct_profile(name: &str, storage: StorageSettings) -> Profile {
             compression: Compression::Gzip,
             ..ProfileSettings::default()
         },
+        server_database: None,
     }
 }
 
@@ -294,6 +296,7 @@ fn a_changed_profile_drops_the_secrets_that_no_longer_fit() {
         .unwrap();
     let azure = || StorageSettings::Azure {
         container: "c".into(),
+        shared_with_platform: false,
     };
     profiles.save(&direct_profile("p", azure())).unwrap();
     assert!(!has(SecretKind::ApiToken));

@@ -210,7 +210,6 @@ async fn restore(
         confirm: database,
         skip_safety_backup: body.skip_safety_backup,
         terminate_connections: body.terminate_connections,
-        database_unknown: false,
     };
     let progress = logged_progress("restore", actor);
     let source = RestoreSource::Stored(name.clone());

@@ -160,6 +160,28 @@ impl TestDb {
         }
     }
 
+    /// Another client connected to the database (as the RYTHM application stays), until the
+    /// child is killed or its session ended; returns once the server shows the session.
+    pub fn hold_session(&self) -> std::process::Child {
+        let child = pg()
+            .psql_command(&self.name, "SELECT pg_sleep(600)")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("psql starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND query LIKE \
+             '%pg_sleep(600)%' AND pid <> pg_backend_pid()",
+            self.name
+        );
+        while pg().psql("postgres", &sql) != "1" {
+            assert!(Instant::now() < deadline, "the session did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+
     /// A table `t(id, v)` of about 56 MB of poorly compressible text: a backup of it takes
     /// a second or two, long enough to interrupt.
     pub fn fill_big(&self) {

@@ -1,5 +1,6 @@
 //! The API's base address: checked once (http or https, a host, no credentials, no query),
-//! and shown in messages without anything secret it may hold.
+//! shown in messages without anything secret it may hold, and told apart when it would
+//! carry the password and token unencrypted (plain http to another computer).
 
 use url::Url;
 
@@ -11,7 +12,12 @@ pub(super) fn parse_base_url(raw: &str) -> Result<Url> {
         url: shown_url(raw),
         reason: reason.to_owned(),
     };
-    let url = Url::parse(raw.trim()).map_err(|e| invalid(&e.to_string()))?;
+    let url = Url::parse(raw.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => invalid(
+            "it has no scheme: write it as https://HOST[:PORT] (http:// only for this computer)",
+        ),
+        e => invalid(&e.to_string()),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("use an http:// or https:// address").into());
     }
@@ -44,6 +50,13 @@ pub(super) fn shown_url(raw: &str) -> String {
     shown.chars().take(200).collect()
 }
 
+/// Whether a sign-in to `url` would cross the network unencrypted: plain `http://` to
+/// another computer than this one. An address that does not parse is not (its own error
+/// says what is wrong).
+pub fn is_unencrypted_remote(raw: &str) -> bool {
+    Url::parse(raw.trim()).is_ok_and(|url| url.scheme() == "http" && !is_loopback(&url))
+}
+
 pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -69,6 +82,42 @@ mod tests {
             let err = ApiClient::new(bad).unwrap_err();
             assert_eq!(err.code(), crate::ErrorCode::Config, "{bad}");
             assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_address_without_a_scheme_says_so() {
+        for bare in [
+            "rythm.example.com",
+            "rythm.example.com/api",
+            "10.0.0.5:3000/x",
+        ] {
+            let err = ApiClient::new(bare).unwrap_err().to_string();
+            assert!(
+                err.contains("no scheme") && err.contains("https://"),
+                "{bare}: {err}"
+            );
+            assert!(!err.contains("relative URL"), "{err}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_unencrypted_unless_to_this_computer() {
+        for remote in [
+            "http://rythm.example.com",
+            "http://10.0.0.5:3000",
+            "http://localhost.evil.example",
+        ] {
+            assert!(super::is_unencrypted_remote(remote), "{remote}");
+        }
+        for fine in [
+            "https://rythm.example.com",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "not a url",
+        ] {
+            assert!(!super::is_unencrypted_remote(fine), "{fine}");
         }
     }
 }

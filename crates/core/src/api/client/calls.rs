@@ -1,22 +1,28 @@
 //! The backup endpoints as `Backups`: create, list, restore, delete and the schedule (the
 //! download is in `download`). The RYTHM API's quirks are absorbed here: `filename` for
-//! `name`, relative URLs, and a 500 for a backup that does not exist.
+//! `name`, relative URLs, a 500 with Azure's raw text for a missing backup, a retention only
+//! its schedule config tells, and a restore that checks no confirmation and takes no safety
+//! backup: the client checks the confirmation itself before anything is sent.
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use reqwest::Method;
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::convert;
 use super::ApiClient;
 use crate::api::error::ApiError;
+use crate::api::schedule;
 use crate::api::wire::{
     ActionResponse, CreateBackupResponse, ListBackupsResponse, RestoreRequestBody, ScheduleConfig,
     ScheduleResponse, ScheduleUpdate,
 };
-use crate::backups::{Backups, CreateOutcome, Description, Mode, RestoreSummary};
+use crate::backups::{
+    Backups, CreateOutcome, Description, Mode, NoSafetyBackup, RestoreFeatures, RestoreSummary,
+};
 use crate::catalog::{BackupEntry, BackupName};
 use crate::engine::RestoreOptions;
 use crate::error::{Error, Result};
@@ -39,22 +45,47 @@ pub(super) async fn cancellable<T>(
 }
 
 impl ApiClient {
-    /// Every backup the API lists, newest first.
+    /// Every backup the API lists, newest first. Expiry follows the server's retention from
+    /// its schedule config (asked at the same time); the profile's only when it serves none.
     pub async fn list_backups(&self) -> Result<Vec<BackupEntry>> {
-        let listed: ListBackupsResponse = self.call(false, Method::GET, &BACKUPS, None).await?;
+        let list = self.call::<ListBackupsResponse>(false, Method::GET, &BACKUPS, None);
+        let (listed, retention) = tokio::join!(list, self.server_retention());
+        let retention = retention.unwrap_or(self.options.retention_days);
         Ok(convert::entries(
-            listed.data,
+            listed?.data,
             OffsetDateTime::now_utc(),
-            self.options.retention_days,
+            retention,
+            self.known_database().as_deref(),
         ))
     }
 
-    /// Tells a missing backup from a server failure: the RYTHM API answers 500 for a backup
-    /// that does not exist, so a 500 for a name the list lacks means "not found".
+    /// The retention the server applies, from its schedule config; `None` when it serves
+    /// none (the list still works).
+    async fn server_retention(&self) -> Option<u32> {
+        match self.schedule_config().await {
+            Ok(config) if config.retention_days > 0 => Some(config.retention_days),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::debug!(server = %self.server, %error, "no retention from the schedule config");
+                None
+            }
+        }
+    }
+
+    async fn schedule_config(&self) -> Result<ScheduleConfig> {
+        let answer: ScheduleResponse = self.call(false, Method::GET, &SCHEDULE, None).await?;
+        Ok(answer.data)
+    }
+
+    /// Tells a missing backup from a server failure, in words: a "not found" answer (the
+    /// RYTHM API's 500 with Azure's raw text included), or a 500 for a name the list lacks.
     pub(super) async fn explain_failure(&self, name: &BackupName, error: Error) -> Error {
         let Error::Api(api) = &error else {
             return error;
         };
+        if matches!(api, ApiError::NotFound { .. }) {
+            return Error::Api(self.not_found(name));
+        }
         if !api.is_server_failure() {
             return error;
         }
@@ -69,7 +100,7 @@ impl ApiClient {
     pub(super) fn not_found(&self, name: &BackupName) -> ApiError {
         ApiError::NotFound {
             server: self.server.clone(),
-            message: format!("backup {name} does not exist"),
+            message: format!("backup {name} does not exist (deleted, or removed by retention)"),
         }
     }
 
@@ -91,6 +122,27 @@ impl ApiClient {
             Err(error) => Err(self.explain_failure(name, error).await),
         }
     }
+
+    /// Checks a restore's confirmation before anything is sent (the RYTHM platform checks
+    /// none): the database's name when the server has said it, else the backup's own name.
+    /// Returns the database, when known.
+    fn check_confirmation(&self, entry: &BackupEntry, confirm: &str) -> Result<Option<String>> {
+        let database = entry.database.clone().or_else(|| self.known_database());
+        let confirm = confirm.trim();
+        match &database {
+            Some(db) if confirm != db => Err(Error::ConfirmationMismatch {
+                expected: db.clone(),
+                given: confirm.to_owned(),
+            }),
+            None if confirm != entry.name.as_str() => Err(ApiError::ConfirmWithBackupName {
+                server: self.server.clone(),
+                expected: entry.name.to_string(),
+                given: confirm.to_owned(),
+            }
+            .into()),
+            _ => Ok(database),
+        }
+    }
 }
 
 #[async_trait]
@@ -100,7 +152,7 @@ impl Backups for ApiClient {
         Description {
             mode: Mode::Api,
             location: self.server.clone(),
-            database: None,
+            database: self.known_database(),
             signed_in_as: info.as_ref().and_then(|i| i.email.clone()),
             session_expires_at: info.and_then(|i| i.expires_at),
         }
@@ -117,6 +169,9 @@ impl Backups for ApiClient {
             Ok(convert::created(&self.server, answer)?)
         };
         let outcome = cancellable(cancel, call).await?;
+        if let Some(database) = &outcome.database {
+            self.learn_database(database);
+        }
         tracing::info!(server = %self.server, backup = %outcome.name, "backup created");
         Ok(outcome)
     }
@@ -137,6 +192,10 @@ impl Backups for ApiClient {
             .await
     }
 
+    async fn restore_features(&self) -> Result<RestoreFeatures> {
+        ApiClient::restore_features(self).await
+    }
+
     async fn restore(
         &self,
         name: &BackupName,
@@ -151,15 +210,25 @@ impl Backups for ApiClient {
                     .into(),
             ));
         }
-        let confirm = options.confirm.trim();
-        if confirm.is_empty() && !options.database_unknown {
-            return Err(Error::InvalidInput(
-                "a restore needs a confirmation: the name of the database it replaces".into(),
-            ));
+        let features = self.restore_features().await?;
+        if options.terminate_connections && !features.terminate_connections {
+            return Err(Error::Unsupported(format!(
+                "{} cannot end other sessions before a restore (its API has no such option): \
+                 close them yourself, or restore with a direct profile",
+                self.server
+            )));
         }
+        // The list says whether the backup exists and, where the server tells, its database.
+        let entry = self
+            .list_backups()
+            .await?
+            .into_iter()
+            .find(|e| &e.name == name)
+            .ok_or_else(|| Error::Api(self.not_found(name)))?;
+        let database = self.check_confirmation(&entry, &options.confirm)?;
         let body = RestoreRequestBody {
-            confirm: (!options.database_unknown).then(|| confirm.to_owned()),
-            skip_safety_backup: options.skip_safety_backup,
+            confirm: database.clone().filter(|_| features.checks_confirmation),
+            skip_safety_backup: options.skip_safety_backup && features.skip_safety_backup,
             terminate_connections: options.terminate_connections,
         };
         let body = serde_json::to_value(&body).expect("the body serialises");
@@ -179,10 +248,16 @@ impl Backups for ApiClient {
             .safety_backup
             .as_deref()
             .and_then(|s| BackupName::parse(s).ok());
+        let no_safety_backup = match safety_backup {
+            Some(_) => None,
+            None if !features.safety_backup => Some(NoSafetyBackup::NotOffered),
+            None if options.skip_safety_backup => Some(NoSafetyBackup::Skipped),
+            None => None,
+        };
         tracing::info!(server = %self.server, backup = %name, "backup restored");
         Ok(RestoreSummary {
             name: name.clone(),
-            database: None,
+            database,
             safety_backup,
             message: Some(answer.message),
             bytes: None,
@@ -191,6 +266,7 @@ impl Backups for ApiClient {
             created_database: None,
             duration_ms: None,
             restored_as: None,
+            no_safety_backup,
         })
     }
 
@@ -200,14 +276,35 @@ impl Backups for ApiClient {
         Ok(())
     }
 
+    /// The schedule; a next run the server has not computed yet (the RYTHM platform's before
+    /// its first run) is computed from the time of day.
     async fn schedule(&self) -> Result<ScheduleConfig> {
-        let answer: ScheduleResponse = self.call(false, Method::GET, &SCHEDULE, None).await?;
-        Ok(answer.data)
+        let config = self.schedule_config().await?;
+        Ok(with_next_run(config))
     }
 
+    /// Checks the change first (a real time, 1-90 days), sends the time as `HH:MM:SS`, and
+    /// refuses an answer that did not apply what was sent.
     async fn set_schedule(&self, update: &ScheduleUpdate) -> Result<ScheduleConfig> {
-        let body = serde_json::to_value(update).expect("the schedule serialises");
+        let update = schedule::checked_update(update)?;
+        let body = serde_json::to_value(&update).expect("the schedule serialises");
         let answer: ScheduleResponse = self.call(false, Method::PUT, &SCHEDULE, Some(body)).await?;
-        Ok(answer.data)
+        if let Some(kept) = schedule::not_applied(&update, &answer.data) {
+            return Err(ApiError::Protocol {
+                server: self.server.clone(),
+                request: "PUT /api/backups/schedule/config".into(),
+                detail: format!("it answered success but did not apply {kept}"),
+            }
+            .into());
+        }
+        Ok(with_next_run(answer.data))
     }
+}
+
+fn with_next_run(mut config: ScheduleConfig) -> ScheduleConfig {
+    if config.next_run_at.is_none() {
+        config.next_run_at = schedule::next_run(&config, OffsetDateTime::now_utc())
+            .and_then(|t| t.format(&Rfc3339).ok());
+    }
+    config
 }

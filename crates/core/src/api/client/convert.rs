@@ -1,6 +1,7 @@
 //! The API's answers as the engine's types: list entries as `BackupEntry`s (format and
-//! compression from the name when the server does not say), a create answer as a
-//! `CreateOutcome` (the RYTHM API's `filename`/`timestamp` for `name`/`createdAt`).
+//! compression from the name when the server does not say; the server's database when the
+//! entry names none), a create answer as a `CreateOutcome` (the RYTHM API's
+//! `filename`/`timestamp` for `name`/`createdAt`).
 
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::{Duration, OffsetDateTime};
@@ -10,17 +11,22 @@ use crate::api::wire::{CreateBackupResponse, ListedBackup};
 use crate::backups::CreateOutcome;
 use crate::catalog::{BackupEntry, BackupKind, BackupName, Compression, DumpFormat};
 
-/// The listing: backups with valid names only, newest first.
+/// The listing: backups with valid names only, newest first. `database` is the server's,
+/// for entries that name none (a server backs up its one database).
 pub(super) fn entries(
     listed: Vec<ListedBackup>,
     now: OffsetDateTime,
     retention_days: u32,
+    database: Option<&str>,
 ) -> Vec<BackupEntry> {
     let mut entries: Vec<BackupEntry> = listed
         .into_iter()
         .filter_map(|l| {
             let shown = l.name.escape_debug().to_string();
-            let entry = entry(l, now, retention_days);
+            let mut entry = entry(l, now, retention_days);
+            if let Some(e) = entry.as_mut().filter(|e| e.database.is_none()) {
+                e.database = database.map(str::to_owned);
+            }
             if entry.is_none() {
                 tracing::debug!(name = %shown, "skipping a listed entry that is not a backup name");
             }
@@ -51,11 +57,10 @@ pub(super) fn entry(
         .as_deref()
         .and_then(|c| c.parse::<Compression>().ok())
         .unwrap_or(name_compression);
-    let kind = listed
-        .kind
-        .as_deref()
-        .and_then(parse_kind)
-        .unwrap_or_else(|| BackupKind::from_name(&name));
+    let kind = match listed.kind.as_deref() {
+        Some(kind) => parse_kind(kind),
+        None => BackupKind::from_name(&name),
+    };
     let expires_at = listed
         .expires_at
         .as_deref()
@@ -66,7 +71,9 @@ pub(super) fn entry(
         created_at,
         format,
         compression,
-        legacy: listed.legacy.unwrap_or(listed.sha256.is_none()),
+        // Only our server says so, of a blob in its store without our metadata: the RYTHM
+        // platform's backups are its own kind, not legacy ones of ours.
+        legacy: listed.legacy.unwrap_or(false),
         sha256: listed.sha256,
         raw_size: listed.raw_size,
         database: listed.database,
@@ -79,6 +86,7 @@ pub(super) fn entry(
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| (s * 1000.0).round() as u64),
         kind,
+        status: listed.status.filter(|s| !s.trim().is_empty()),
         age_seconds: (now - created_at).whole_seconds(),
         expires_at,
         name,
@@ -130,8 +138,10 @@ fn parse_time(raw: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
-fn parse_kind(raw: &str) -> Option<BackupKind> {
-    serde_json::from_value(serde_json::Value::String(raw.to_ascii_lowercase())).ok()
+/// The server's `type`; one we do not know is `unknown`, never taken for a manual backup.
+fn parse_kind(raw: &str) -> BackupKind {
+    let raw = raw.trim().to_ascii_lowercase();
+    serde_json::from_value(serde_json::Value::String(raw)).unwrap_or(BackupKind::Unknown)
 }
 
 #[cfg(test)]
@@ -175,7 +185,7 @@ mod tests {
             listed("../etc/passwd", "2026-01-15T10:30:00Z"),
             listed("mydump.dump", "Thu, 15 Jan 2026 09:00:00 GMT"),
         ];
-        let entries = entries(list, now, 10);
+        let entries = entries(list, now, 10, Some("rythm"));
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
             names,
@@ -193,10 +203,45 @@ mod tests {
         assert_eq!(s.kind, BackupKind::Scheduled);
         assert_eq!(s.duration_ms, Some(1500));
         assert_eq!(s.created_by.as_deref(), Some("system"));
-        assert!(s.legacy);
+        assert!(!s.legacy, "the platform's backups are not our legacy ones");
+        assert_eq!(
+            s.database.as_deref(),
+            Some("rythm"),
+            "the server's database"
+        );
         assert_eq!(s.expires_at, datetime!(2026-01-25 10:30:00.851 UTC));
         assert_eq!(entries[2].format, DumpFormat::Custom);
         assert_eq!(entries[2].created_at, datetime!(2026-01-15 09:00 UTC));
+    }
+
+    #[test]
+    fn the_platforms_type_and_status_are_kept() {
+        let now = datetime!(2026-01-20 00:00 UTC);
+        let mut unknown = listed(
+            "rythm-backup-2026-01-15T10-30-00-851Z.sql",
+            "2026-01-15T10:30:00.851Z",
+        );
+        unknown.kind = Some("unknown".into());
+        unknown.status = Some("failed".into());
+        let mut odd = listed("rythm-backup-2026-01-14T10-30-00-851Z.sql", "x");
+        odd.kind = Some("imported-by-hand".into());
+        let mut ours = listed("rythm-backup-2026-01-13T10-30-00-851Z.sql", "x");
+        ours.kind = Some("Manual".into());
+        ours.legacy = Some(true);
+        ours.database = Some("other".into());
+        let entries = entries(vec![unknown, odd, ours], now, 30, Some("rythm"));
+        assert_eq!(entries[0].kind, BackupKind::Unknown);
+        assert_eq!(entries[0].status.as_deref(), Some("failed"));
+        assert_eq!(entries[1].kind, BackupKind::Unknown);
+        assert_eq!(entries[1].status, None);
+        assert_eq!(entries[2].kind, BackupKind::Manual);
+        assert!(entries[2].legacy, "our server's word on legacy is kept");
+        assert_eq!(entries[2].database.as_deref(), Some("other"));
+        assert_eq!(
+            entries[0].expires_at,
+            datetime!(2026-02-14 10:30:00.851 UTC),
+            "30 days"
+        );
     }
 
     #[test]

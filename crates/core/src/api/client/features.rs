@@ -1,0 +1,82 @@
+//! What a backup server does around a restore, read from the OpenAPI document it serves:
+//! ours describes a restore body with `skipSafetyBackup`, `terminateConnections` and
+//! `confirm` and an answer with `safetyBackup`; the RYTHM platform serves no such document,
+//! reads no body and takes no safety backup. Asked once per client.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::ApiClient;
+use crate::api::error::from_transport;
+use crate::backups::RestoreFeatures;
+use crate::error::Result;
+
+impl ApiClient {
+    /// The server's restore features (cached after the first answer).
+    pub async fn restore_features(&self) -> Result<RestoreFeatures> {
+        let features = self
+            .features
+            .get_or_try_init(|| async {
+                let url = self.endpoint(&["api", "openapi.json"]);
+                let response = self
+                    .http
+                    .get(url)
+                    .send()
+                    .await
+                    .map_err(|e| from_transport(&self.server, &e))?;
+                if response.status() != StatusCode::OK {
+                    tracing::debug!(server = %self.server, status = %response.status(),
+                        "no OpenAPI document: a server without restore options");
+                    return Ok::<_, crate::Error>(RestoreFeatures::NONE);
+                }
+                let document: Value = response.json().await.unwrap_or(Value::Null);
+                Ok(from_openapi(&document))
+            })
+            .await?;
+        Ok(*features)
+    }
+}
+
+/// The features an OpenAPI document describes; none for anything else.
+pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
+    let schemas = &document["components"]["schemas"];
+    let has = |schema: &str, property: &str| {
+        schemas[schema]["properties"]
+            .as_object()
+            .is_some_and(|p| p.contains_key(property))
+    };
+    RestoreFeatures {
+        safety_backup: has("ActionResponse", "safetyBackup"),
+        skip_safety_backup: has("RestoreRequestBody", "skipSafetyBackup"),
+        terminate_connections: has("RestoreRequestBody", "terminateConnections"),
+        checks_confirmation: has("RestoreRequestBody", "confirm"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn features_come_from_the_documented_bodies() {
+        let ours = json!({"components": {"schemas": {
+            "RestoreRequestBody": {"properties": {"confirm": {}, "skipSafetyBackup": {},
+                "terminateConnections": {}}},
+            "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}}}}}});
+        assert_eq!(from_openapi(&ours), RestoreFeatures::ALL);
+        let older = json!({"components": {"schemas": {
+            "RestoreRequestBody": {"properties": {"confirm": {}}},
+            "ActionResponse": {"properties": {"success": {}}}}}});
+        let features = from_openapi(&older);
+        assert!(features.checks_confirmation && !features.safety_backup);
+        assert!(!features.terminate_connections && !features.skip_safety_backup);
+        for other in [
+            json!(null),
+            json!({"openapi": "3.1.0"}),
+            json!("Cannot GET"),
+        ] {
+            assert_eq!(from_openapi(&other), RestoreFeatures::NONE);
+        }
+    }
+}
