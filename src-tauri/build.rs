@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "create_backup",
     "download_backup",
     "restore_features",
+    "restoring_role",
     "restore_backup",
     "restore_local_copy",
     "delete_backup",

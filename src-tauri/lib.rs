@@ -54,6 +54,7 @@ pub fn run() {
             commands::backups::create_backup,
             commands::backups::download_backup,
             commands::backups::restore_features,
+            commands::backups::restoring_role,
             commands::backups::restore_backup,
             commands::backups::restore_local_copy,
             commands::backups::delete_backup,

@@ -111,6 +111,21 @@ pub async fn restore_features(
         .await?)
 }
 
+/// The role a restore runs the backup's SQL as, when the profile can tell (direct mode, our
+/// server): restore step 1 warns when it is a superuser.
+#[tauri::command]
+pub async fn restoring_role(
+    state: State<'_, AppState>,
+    profile: String,
+) -> UiResult<Option<rythm_backup_core::pg::RoleInfo>> {
+    Ok(state
+        .profiles
+        .open(&profile)
+        .await?
+        .restoring_role()
+        .await?)
+}
+
 /// Downloads into the file the person picks in the native save dialog (the backup's name by
 /// default), then lists it among the local copies. A dismissed dialog is a `cancelled` error,
 /// and so is a Cancel while the dialog is open (which closes it at once).

@@ -79,8 +79,13 @@ fn a_direct_profile_backs_up_downloads_restores_and_deletes() {
     assert_eq!(
         features,
         json!({"safetyBackup": true, "skipSafetyBackup": true, "terminateConnections": true,
-               "checksConfirmation": true})
+               "checksConfirmation": true, "reportsRole": true})
     );
+    // The test server's profile connects as its superuser: step 1 will say so.
+    let role = app
+        .invoke("restoring_role", json!({"profile": "local"}))
+        .expect("restoring_role");
+    assert_eq!(role["superuser"], true, "{role}");
 
     // A restore needs the database's name, then replaces the data after a safety backup.
     db.query("DELETE FROM t WHERE id > 10");

@@ -23,6 +23,8 @@ fn count(db: &TestDb) -> String {
 /// until the database's name is typed, then restores and waits for the result.
 fn confirm_restore(app: &App, db: &TestDb, shot: Option<&str>) {
     app.find(&id("restore-modal"));
+    // The test server's profile connects as its superuser: step 1 says so first.
+    app.wait_for_text(&id("restore-superuser-warning"), "a superuser", LONG);
     if let Some(name) = shot {
         app.screenshot(name);
     }

@@ -21,6 +21,7 @@ import type {
   RestoreInput,
   RestoreOutcome,
   RestoreSummary,
+  RoleInfo,
   ScheduleConfig,
   ScheduleUpdate,
   Settings,
@@ -89,6 +90,7 @@ export const downloadBackup = (profile: string, name: string, jobId: string, onE
 
 /** What the profile's server does around a restore (a direct profile: everything). */
 export const restoreFeatures = (profile: string): Promise<RestoreFeatures> => call("restore_features", { profile });
+export const restoringRole = (profile: string): Promise<RoleInfo | null> => call("restoring_role", { profile });
 
 export const restoreBackup = (
   profile: string,

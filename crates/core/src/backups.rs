@@ -120,6 +120,8 @@ pub struct RestoreFeatures {
     pub terminate_connections: bool,
     /// The server itself checks that the confirmation names its database.
     pub checks_confirmation: bool,
+    /// The server says which role its restores run as (`GET /api/backups/restore-role`).
+    pub reports_role: bool,
 }
 
 impl RestoreFeatures {
@@ -128,12 +130,14 @@ impl RestoreFeatures {
         skip_safety_backup: true,
         terminate_connections: true,
         checks_confirmation: true,
+        reports_role: true,
     };
     pub const NONE: RestoreFeatures = RestoreFeatures {
         safety_backup: false,
         skip_safety_backup: false,
         terminate_connections: false,
         checks_confirmation: false,
+        reports_role: false,
     };
 }
 
@@ -170,6 +174,13 @@ pub trait Backups: Send + Sync + fmt::Debug {
     /// confirmation). The engine does all of it.
     async fn restore_features(&self) -> Result<RestoreFeatures> {
         Ok(RestoreFeatures::ALL)
+    }
+
+    /// The role a restore here runs the backup's SQL as, when it can be told (direct mode,
+    /// our server; the RYTHM platform does not say). A superuser gives the backup's content
+    /// superuser power on the database server: front ends warn before a restore.
+    async fn restoring_role(&self) -> Result<Option<crate::pg::RoleInfo>> {
+        Ok(None)
     }
 
     /// Restores a stored backup. `options.confirm` must name the target database (in API
@@ -254,6 +265,10 @@ impl Backups for Engine {
             signed_in_as: None,
             session_expires_at: None,
         }
+    }
+
+    async fn restoring_role(&self) -> Result<Option<crate::pg::RoleInfo>> {
+        Ok(Some(Engine::restoring_role(self).await?))
     }
 
     async fn create(&self, progress: &Progress, cancel: &Cancel) -> Result<CreateOutcome> {

@@ -206,6 +206,17 @@ impl Engine {
         )
     }
 
+    /// The role restores into the configured database run as (a superuser runs a backup's
+    /// SQL with superuser power, which front ends say before a restore).
+    pub async fn restoring_role(&self) -> Result<crate::pg::RoleInfo> {
+        let target = self.database()?.clone();
+        tokio::task::spawn_blocking(move || {
+            let server = crate::pg::Server::probe(&target)?;
+            Ok(server.role(&target)?)
+        })
+        .await?
+    }
+
     pub async fn delete(&self, name: &BackupName) -> Result<()> {
         logged("delete", self.store.delete(name).await.map_err(Error::from))?;
         tracing::info!(backup = %name, "backup deleted");

@@ -21,4 +21,8 @@ terminateConnections: boolean,
 /**
  * The server itself checks that the confirmation names its database.
  */
-checksConfirmation: boolean, };
+checksConfirmation: boolean, 
+/**
+ * The server says which role its restores run as (`GET /api/backups/restore-role`).
+ */
+reportsRole: boolean, };

@@ -2,10 +2,10 @@
 // "Continue" and "Restore" enable, and the options sent to the shell. Pure, so the double
 // confirmation is tested without a window.
 
-import type { ProfileMode, RestoreFeatures, RestoreInput, RestoreOutcome, RestoreSummary } from "../bindings";
+import type { ProfileMode, RestoreFeatures, RestoreInput, RestoreOutcome, RestoreSummary, RoleInfo } from "../bindings";
 
 /** What the engine (direct mode) and our server do around a restore: everything. */
-export const ALL_FEATURES: RestoreFeatures = { safetyBackup: true, skipSafetyBackup: true, terminateConnections: true, checksConfirmation: true };
+export const ALL_FEATURES: RestoreFeatures = { safetyBackup: true, skipSafetyBackup: true, terminateConnections: true, checksConfirmation: true, reportsRole: true };
 
 /** What is being restored: a stored backup, a downloaded file, or a safety backup (roll back). */
 export type RestoreSourceKind = "backup" | "local" | "rollback";
@@ -26,6 +26,14 @@ export interface RestoreTarget {
   direct: boolean;
   /** What happens around the restore; null until the server was asked (API mode). */
   features: RestoreFeatures | null;
+  /** The role the restore runs as, once asked; null when the server does not say. */
+  role?: RoleInfo | null;
+}
+
+/** Step 1's warning when the restore runs as a superuser, or null. */
+export function superuserWarning(role: RoleInfo | null | undefined): string | null {
+  if (!role?.superuser) return null;
+  return `The restore runs as ${role.name}, a superuser: the backup's SQL runs with superuser power on the database server, where a tampered backup could do anything. Restore as the database owner's role instead where you can.`;
 }
 
 export interface RestoreChoices {

@@ -7,12 +7,14 @@ import { jobs } from "../state";
 
 const restoreBackup = vi.fn();
 const restoreFeatures = vi.fn();
+const restoringRole = vi.fn();
 const createBackup = vi.fn();
 const downloadBackup = vi.fn();
 vi.mock("../api", () => ({
   newJobId: () => "job-1",
   restoreBackup: (...args: unknown[]) => restoreBackup(...args),
   restoreFeatures: (...args: unknown[]) => restoreFeatures(...args),
+  restoringRole: (...args: unknown[]) => restoringRole(...args),
   createBackup: (...args: unknown[]) => createBackup(...args),
   downloadBackup: (...args: unknown[]) => downloadBackup(...args),
   restoreLocalCopy: vi.fn(),
@@ -52,6 +54,8 @@ beforeEach(() => {
   document.body.replaceChildren(Object.assign(document.createElement("div"), { id: "app" }));
   restoreBackup.mockReset();
   restoreFeatures.mockReset();
+  restoringRole.mockReset();
+  restoringRole.mockResolvedValue({ name: "backup", superuser: false });
   createBackup.mockReset();
   downloadBackup.mockReset();
   jobs.set({});
@@ -152,9 +156,26 @@ describe("restore modal", () => {
     expect(byTestId("error-detail").textContent).toContain("2 other session(s)");
   });
 
+  it("says in step 1 when the restore runs as a superuser, and not otherwise", async () => {
+    restoringRole.mockResolvedValue({ name: "postgres", superuser: true });
+    openRestoreModal(profile, targetFor(profile, "backup", NAME, "2026-01-15T10:30:00Z", "rythm"));
+    await flush();
+    await flush();
+    const warning = byTestId("restore-superuser-warning").textContent ?? "";
+    expect(warning).toContain("postgres, a superuser");
+    expect(warning).toContain("database owner's role");
+    document.querySelector<HTMLButtonElement>('[data-testid="modal-close"]')?.click();
+    restoringRole.mockResolvedValue({ name: "rythm_owner", superuser: false });
+    openRestoreModal(profile, targetFor(profile, "backup", NAME, "2026-01-15T10:30:00Z", "rythm"));
+    await flush();
+    await flush();
+    expect(document.querySelector('[data-testid="restore-superuser-warning"]')).toBeNull();
+    expect(byTestId("restore-target-db").textContent).toBe("rythm");
+  });
+
   it("against a server that takes no safety backup, says so, hides its options and offers a copy first", async () => {
     const platform: Profile = { ...profile, name: "rythm", mode: { type: "api", baseUrl: "https://rythm.example.com", email: "ops@rythm.app" } };
-    restoreFeatures.mockResolvedValue({ safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false });
+    restoreFeatures.mockResolvedValue({ safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false, reportsRole: false });
     createBackup.mockResolvedValue({ name: SAFETY, size: 1, createdAt: "2026-01-15T11:00:00Z", format: "plain", compression: "none", type: "manual", sha256: null, rawSize: null, database: "rythm", durationMs: null, message: null, pruned: [], pruneError: null });
     downloadBackup.mockResolvedValue({ name: SAFETY, path: `/home/ops/${SAFETY}`, size: 1, sha256: "ab", checksumVerified: null, resumedFrom: 0, durationMs: 5 });
     openRestoreModal(platform, targetFor(platform, "backup", NAME, "2026-01-15T10:30:00Z", null));

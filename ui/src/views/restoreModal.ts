@@ -20,6 +20,7 @@ import {
   offeredOptions,
   restoreOptions,
   summaryOfLocal,
+  superuserWarning,
   takesSafetyBackup,
   type RestoreChoices,
   type RestoreTarget,
@@ -70,10 +71,13 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     const cancel = button({ label: "Cancel", variant: "secondary", testid: "restore-cancel", onClick: () => modal.close() });
     modal.setBody(h("div", { class: "loading-line", testid: "restore-asking" }, spinner(), h("span", { text: `Asking ${target.server} what it does around a restore…` })));
     modal.setFooter(cancel);
+    // The role is asked beside the features; not knowing it is no reason to stop.
+    const role = api.restoringRole(profile.name).catch(() => null);
     api
       .restoreFeatures(profile.name)
-      .then((features: RestoreFeatures) => {
+      .then(async (features: RestoreFeatures) => {
         target.features = features;
+        target.role = await role;
         if (!closed) step1();
       })
       .catch((e: unknown) => {
@@ -123,6 +127,24 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     modal.setTitle(TITLES[target.kind], "Step 1 of 2 · Review what will happen");
     const into = choices.intoNew && target.direct;
     const warning = h("div");
+    // Whether the restore runs as a superuser: asked with the features in API mode, here
+    // for direct profiles (shown when the answer comes; not knowing stops nothing).
+    const superuserNote = h("div");
+    const renderRole = (): void => {
+      const text = superuserWarning(target.role);
+      superuserNote.replaceChildren(...(text ? [callout("warning", "alert", h("p", { testid: "restore-superuser-warning", text }))] : []));
+    };
+    renderRole();
+    if (target.role === undefined) {
+      target.role = null;
+      void api
+        .restoringRole(profile.name)
+        .catch(() => null)
+        .then((role) => {
+          target.role = role;
+          if (!closed) renderRole();
+        });
+    }
     const renderWarning = (): void => {
       const db = dbLabel();
       warning.replaceChildren(
@@ -142,6 +164,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
               }),
               noSafetyBackup ? currentStateOffer(s) : null,
             ),
+        superuserNote,
       );
     };
     renderWarning();

@@ -182,6 +182,17 @@ pub struct ActionResponse {
     /// Our server, after a restore: the safety backup taken first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety_backup: Option<String>,
+    /// Our server, after a restore: the role the backup's SQL ran as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_as: Option<crate::pg::RoleInfo>,
+}
+
+/// `GET /api/backups/restore-role` (our server): the role its restores run as.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleResponse {
+    pub success: bool,
+    pub data: crate::pg::RoleInfo,
 }
 
 /// The daily schedule (`GET`/`PUT /api/backups/schedule/config`), snake_case as the peer.

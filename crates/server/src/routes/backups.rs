@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use rythm_backup_core::api::wire::{
     ActionResponse, CreateBackupResponse, ErrorBody, ListBackupsResponse, RestoreRequestBody,
+    RoleResponse,
 };
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::backup::BackupRequest;
@@ -224,7 +225,33 @@ async fn restore(
         message: "Database restored successfully".into(),
         filename: name.to_string(),
         safety_backup: outcome.safety_backup.map(|n| n.to_string()),
+        restored_as: Some(outcome.restored_as),
     })
+}
+
+/// The role restores run the backup's SQL as: a superuser gives a backup's content
+/// superuser power on the database server, which clients say before a restore.
+#[utoipa::path(
+    get,
+    path = "/api/backups/restore-role",
+    tag = "backups",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The role restores run as, and whether it is a superuser", body = RoleResponse),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a credential in the query string", body = ErrorBody),
+        (status = 403, description = "Not a system_admin", body = ErrorBody),
+        (status = 500, description = "The database could not be reached", body = ErrorBody),
+    )
+)]
+pub async fn restore_role(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> Result<Json<RoleResponse>, ApiError> {
+    let role = state.engine.restoring_role().await?;
+    Ok(Json(RoleResponse {
+        success: true,
+        data: role,
+    }))
 }
 
 /// Delete a backup.
@@ -251,6 +278,7 @@ pub async fn delete_backup(
     audit::engine_outcome(admin.email(), "delete_backup", Some(name.as_str()), &result);
     result?;
     Ok(Json(ActionResponse {
+        restored_as: None,
         success: true,
         message: "Backup deleted successfully".into(),
         filename: name.to_string(),

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(backups::list_backups, backups::create_backup))
         .routes(routes!(backups::delete_backup))
         .routes(routes!(backups::restore_backup))
+        .routes(routes!(backups::restore_role))
         .routes(routes!(backups::download_backup))
         .routes(routes!(schedule::get_schedule, schedule::put_schedule))
         .routes(routes!(health::health))

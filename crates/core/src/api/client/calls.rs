@@ -31,6 +31,7 @@ use crate::jobs::{Cancel, JobEvent, Phase, Progress};
 
 const BACKUPS: [&str; 2] = ["api", "backups"];
 const SCHEDULE: [&str; 4] = ["api", "backups", "schedule", "config"];
+const RESTORE_ROLE: [&str; 3] = ["api", "backups", "restore-role"];
 
 /// Runs `call` until it finishes or `cancel` fires.
 pub(super) async fn cancellable<T>(
@@ -196,6 +197,15 @@ impl Backups for ApiClient {
         ApiClient::restore_features(self).await
     }
 
+    async fn restoring_role(&self) -> Result<Option<crate::pg::RoleInfo>> {
+        if !self.restore_features().await?.reports_role {
+            return Ok(None);
+        }
+        let answer: crate::api::wire::RoleResponse =
+            self.call(false, Method::GET, &RESTORE_ROLE, None).await?;
+        Ok(Some(answer.data))
+    }
+
     async fn restore(
         &self,
         name: &BackupName,
@@ -265,7 +275,7 @@ impl Backups for ApiClient {
             terminated_sessions: None,
             created_database: None,
             duration_ms: None,
-            restored_as: None,
+            restored_as: answer.restored_as,
             no_safety_backup,
         })
     }

@@ -37,6 +37,9 @@ impl ApiClient {
     }
 }
 
+/// Where our server says which role its restores run as.
+pub(super) const ROLE_PATH: &str = "/api/backups/restore-role";
+
 /// The features an OpenAPI document describes; none for anything else.
 pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
     let schemas = &document["components"]["schemas"];
@@ -50,6 +53,9 @@ pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
         skip_safety_backup: has("RestoreRequestBody", "skipSafetyBackup"),
         terminate_connections: has("RestoreRequestBody", "terminateConnections"),
         checks_confirmation: has("RestoreRequestBody", "confirm"),
+        reports_role: document["paths"]
+            .as_object()
+            .is_some_and(|paths| paths.contains_key(ROLE_PATH)),
     }
 }
 
@@ -60,7 +66,8 @@ mod tests {
 
     #[test]
     fn features_come_from_the_documented_bodies() {
-        let ours = json!({"components": {"schemas": {
+        let ours = json!({"paths": {"/api/backups/restore-role": {}},
+            "components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}, "skipSafetyBackup": {},
                 "terminateConnections": {}}},
             "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}}}}}});
