@@ -234,8 +234,8 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// `RYTHM_CONFIG_DIR`, else the OS config directory's `rythm-backup`, with the OS
-    /// keychain.
+    /// `RYTHM_CONFIG_DIR`, else the OS config directory's `rythm-backup`, with the secret
+    /// store `secrets` picks for it (the OS keychain, or the encrypted file).
     pub fn open_default() -> Result<Self> {
         let dir = match std::env::var_os("RYTHM_CONFIG_DIR").filter(|d| !d.is_empty()) {
             Some(dir) => PathBuf::from(dir),
@@ -249,7 +249,9 @@ impl Profiles {
                     )
                 })?,
         };
-        Ok(Profiles::new(dir, Keychain::os()))
+        // `secrets` decides where the secrets of this folder live (OS keychain or file).
+        let keychain = Keychain::for_config_dir(&dir)?;
+        Ok(Profiles::new(dir, keychain))
     }
 
     pub fn new(dir: impl Into<PathBuf>, keychain: Keychain) -> Self {
@@ -352,7 +354,7 @@ impl Profiles {
     /// Whether a secret is stored (without reading it out).
     pub fn has_secret(&self, name: &str, kind: SecretKind) -> Result<bool> {
         validate_profile_name(name)?;
-        Ok(self.keychain.load(name, kind)?.is_some())
+        Ok(self.keychain.contains(name, kind)?)
     }
 
     /// Signs in to an API profile's server and keeps the token in the keychain.

@@ -131,6 +131,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::RestoreFailed
         | ErrorCode::Io
         | ErrorCode::KeychainUnavailable
+        | ErrorCode::SecretsLocked
         | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -9,6 +9,7 @@ mod legacy;
 mod profiles;
 mod roundtrip;
 mod safety;
+mod secret_file;
 mod storage_azure;
 mod storage_conformance;
 mod support;
