@@ -4,12 +4,11 @@
 
 use rythm_backup_core::api::ApiClient;
 use rythm_backup_core::backups::Backups;
-use rythm_backup_core::profile::Profiles;
 use rythm_backup_core::{Engine, EngineConfig, Error};
 
 pub async fn open_backups(profile: Option<&str>) -> Result<Box<dyn Backups>, Error> {
     if let Some(name) = profile {
-        return Profiles::open_default()?.open(name).await;
+        return crate::commands::open_profiles()?.open(name).await;
     }
     if let Some(client) = ApiClient::from_env().await? {
         return Ok(Box::new(client));

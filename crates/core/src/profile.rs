@@ -20,6 +20,7 @@ use crate::pg::DbTarget;
 use crate::secrets::{Keychain, SecretKind, Sensitive};
 
 const FILE_NAME: &str = "profiles.json";
+const LOCK_FILE_NAME: &str = "profiles.json.lock";
 const FILE_VERSION: u32 = 1;
 
 /// A named way to reach backups.
@@ -309,12 +310,13 @@ impl Profiles {
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
         let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let old = profiles.iter().find(|p| p.name == profile.name).cloned();
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile.clone());
         self.write(profiles)?;
-        drop(edit);
+        drop((edit, other_processes));
         if let Some(old) = old {
             for kind in stale_secrets(&old.mode, &profile.mode) {
                 self.keychain.delete(&profile.name, kind)?;
@@ -327,6 +329,7 @@ impl Profiles {
     pub fn remove(&self, name: &str) -> Result<bool> {
         validate_profile_name(name)?;
         let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let before = profiles.len();
         profiles.retain(|p| p.name != name);
@@ -334,7 +337,7 @@ impl Profiles {
         if removed {
             self.write(profiles)?;
         }
-        drop(edit);
+        drop((edit, other_processes));
         self.keychain.delete_all(name)?;
         Ok(removed)
     }
@@ -437,6 +440,22 @@ impl Profiles {
                 Ok(Box::new(Engine::new(config)?))
             }
         }
+    }
+
+    /// An exclusive lock on `profiles.json.lock` while a change reads and writes the file, so
+    /// that changes from several processes at once (the app and CLI commands) all land.
+    fn lock_file(&self) -> Result<std::fs::File> {
+        use fs4::fs_std::FileExt;
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
+        let path = self.dir.join(LOCK_FILE_NAME);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open", &path, e))?;
+        FileExt::lock_exclusive(&file).map_err(|e| Error::io("cannot lock", &path, e))?;
+        Ok(file)
     }
 
     /// Writes the file atomically: a temporary file in the same folder, renamed over it.

@@ -7,5 +7,8 @@ mod api_mode;
 #[cfg(target_os = "linux")]
 mod failures;
 mod names;
+// The kernel keyring and `keyctl` are Linux's.
+#[cfg(target_os = "linux")]
+mod secret_store;
 mod support;
 mod workflow;

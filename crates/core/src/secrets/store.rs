@@ -140,10 +140,10 @@ impl Keychain {
         let backend = match forced.trim() {
             "file" => file(FileWhy::Forced),
             "keychain" => Backend::Os { why: OsWhy::Forced },
-            "" | "auto" if path.exists() => file(FileWhy::Existing),
-            "" | "auto" => match os::store_name() {
-                Ok(_) => Backend::Os { why: OsWhy::Probed },
-                Err(e) => file(FileWhy::NoKeychain(problem(&e))),
+            "" | "auto" => match (path.exists(), os::store_name()) {
+                (_, Err(e)) => file(FileWhy::NoKeychain(problem(&e))),
+                (true, Ok(_)) => file(FileWhy::Existing),
+                (false, Ok(_)) => Backend::Os { why: OsWhy::Probed },
             },
             other => {
                 return Err(KeychainError::NotApplicable(format!(
