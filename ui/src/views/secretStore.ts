@@ -115,6 +115,8 @@ function showUnlock(info: SecretStoreInfo | null): Promise<boolean> {
       try {
         secretStore.set(await api.unlockSecrets(value));
         unlocked = true;
+        // API profiles' sign-ins can be read now.
+        void loadProfiles().catch(() => undefined);
         modal.setBusy(false);
         modal.close();
         toast({ kind: "success", title: creating ? "Master password saved" : "Secrets unlocked", message: "Passwords and tokens can be used until the app closes." });

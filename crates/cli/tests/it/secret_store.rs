@@ -14,15 +14,21 @@ use serde_json::Value;
 
 use crate::support::{pg, random_hex, Cli};
 
-/// `keyctl session _uid_ses.UID`: joins the user's default session keyring, in which the
-/// kernel keyring cannot keep keys (as in a login without a session keyring).
+/// `setsid -w keyctl session _uid_ses.UID`: no terminal, and the user's default session
+/// keyring, in which the kernel keyring cannot keep keys (as in a login without a session
+/// keyring).
 fn without_keyring() -> Vec<String> {
     let uid = std::process::Command::new("id")
         .arg("-u")
         .output()
         .expect("id runs");
     let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
-    vec!["keyctl".into(), "session".into(), format!("_uid_ses.{uid}")]
+    // setsid: no controlling terminal either, so nothing can prompt (as in CI).
+    ["setsid", "-w", "keyctl", "session"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([format!("_uid_ses.{uid}")])
+        .collect()
 }
 
 struct Home {
