@@ -38,13 +38,10 @@ pub(super) fn copy_into_os_keychain(entries: &Entries) -> Result<(), KeychainErr
         };
         if let Err(error) = step() {
             let undone = undo(&written);
-            return Err(KeychainError::Vault {
-                file: "(moving to the OS keychain)".into(),
-                reason: format!(
-                    "the move stopped at {account}: {error}. Nothing was lost: the encrypted \
-                     file still holds every secret and stays in use{undone}"
-                ),
-            });
+            return Err(KeychainError::MoveFailed(format!(
+                "it stopped at {account}: {error}. Nothing was lost: the encrypted file still \
+                 holds every secret and stays in use{undone}"
+            )));
         }
     }
     Ok(())

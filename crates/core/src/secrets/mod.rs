@@ -143,6 +143,9 @@ pub enum KeychainError {
     /// The encrypted file could not be read, written or understood.
     #[error("the encrypted secrets file {file}: {reason}")]
     Vault { file: String, reason: String },
+    /// A move to the OS keychain stopped; the message says what was kept and undone.
+    #[error("the secrets were not moved to the OS keychain: {0}")]
+    MoveFailed(String),
     /// A request that does not fit the store in use (e.g. a master password for the OS
     /// keychain).
     #[error("{0}")]
@@ -152,9 +155,9 @@ pub enum KeychainError {
 impl KeychainError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            KeychainError::Unavailable(_) | KeychainError::Failed { .. } => {
-                ErrorCode::KeychainUnavailable
-            }
+            KeychainError::Unavailable(_)
+            | KeychainError::Failed { .. }
+            | KeychainError::MoveFailed(_) => ErrorCode::KeychainUnavailable,
             KeychainError::Locked { .. } | KeychainError::WrongMasterPassword { .. } => {
                 ErrorCode::SecretsLocked
             }

@@ -49,7 +49,7 @@ pub const MIN_MASTER_PASSWORD_CHARS: usize = 8;
 
 /// The file as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct VaultFile {
     #[serde(flatten)]
     header: Header,
