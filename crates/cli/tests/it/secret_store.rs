@@ -403,3 +403,73 @@ fn the_master_password_changes_and_the_secrets_move_to_the_keychain_when_one_app
         "",
     ));
 }
+
+/// On a terminal (a pseudo-terminal from `script`) the CLI asks for a new master password
+/// twice, then saves; the file opens with that password afterwards. (The terminal echoes what
+/// the test types before the prompt turns echo off, so the output is not checked for it.)
+#[test]
+fn on_a_terminal_a_new_master_password_is_asked_for_twice() {
+    let master = "typed master password";
+    let home = Home::new(master);
+    let name = format!("tty-{}", &random_hex()[..8]);
+    let password = pg().password();
+    let url = pg()
+        .url("postgres")
+        .replacen(&format!(":{password}@"), "@", 1);
+    let cli = home.cli(false);
+    let bin = cli
+        .command(&[])
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let line = [
+        quote(&bin),
+        "profile add".into(),
+        quote(&name),
+        "--database-url".into(),
+        quote(&url),
+        "--backup-dir".into(),
+        quote(home.backups.path().to_str().unwrap()),
+        "--password-stdin".into(),
+    ]
+    .join(" ");
+    let mut wrapper = without_keyring();
+    wrapper.extend(["script", "-qec", &line, "/dev/null"].map(str::to_owned));
+    let (program, args) = wrapper.split_first().unwrap();
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RYTHM_CONFIG_DIR", home.config.path().join("rythm-backup"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script runs (util-linux)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n{master}\n{master}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:#?}");
+    assert!(shown.contains("New master password:"), "{shown}");
+    assert!(shown.contains("Repeat the master password:"), "{shown}");
+    assert!(shown.contains(&format!("Saved profile {name}")), "{shown}");
+    let status = json(&run(
+        &home.cli(true),
+        Some(&without_keyring()),
+        &["secrets", "status", "--json"],
+        "",
+    ));
+    assert_eq!(status["fileEntries"], 1, "{status}");
+    json(&run(
+        &home.cli(true),
+        Some(&without_keyring()),
+        &["backup", "--profile", &name, "--json"],
+        "",
+    ));
+}
