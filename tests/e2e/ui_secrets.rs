@@ -22,18 +22,27 @@ use crate::support::ui::{assert_secret_nowhere, dismiss_toasts, id, is_disabled,
 use crate::support::{App, AppOptions, TestDb};
 
 /// `keyctl session _uid_ses.UID` without the D-Bus variables: the app then finds no OS
-/// keychain, as in a login shell without a session keyring.
+/// keychain, as in a login shell without a session keyring (even on a desktop with one).
 fn no_keychain() -> Vec<String> {
     let uid = std::process::Command::new("id")
         .arg("-u")
         .output()
         .expect("id runs");
     let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
-    ["env", "-u", "DBUS_SESSION_BUS_ADDRESS", "keyctl", "session"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain([format!("_uid_ses.{uid}")])
-        .collect()
+    // Both ways to find a session bus go: its address, and XDG_RUNTIME_DIR/bus.
+    [
+        "env",
+        "-u",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "-u",
+        "XDG_RUNTIME_DIR",
+        "keyctl",
+        "session",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([format!("_uid_ses.{uid}")])
+    .collect()
 }
 
 #[cfg(unix)]
