@@ -15,8 +15,15 @@
 # 4. When you have no profile yet (or only the demo's), saves the direct profile `demo`:
 #    that database, with backups in the local folder DEMO_BACKUP_DIR (default
 #    ~/.local/share/rythm-backup/demo-backups, kept between runs). Its password goes to the
-#    OS keychain, never to a file. Each run points it at the new throwaway cluster.
+#    OS keychain, or where none is reachable to the encrypted secrets file (its master
+#    password is asked for on this terminal, or read from RYTHM_MASTER_PASSWORD_FILE);
+#    never to a plain file. Each run points it at the new throwaway cluster.
 # 5. Opens the app. Closing its window stops PostgreSQL.
+#
+# --check works in a private, throwaway home (your profiles and secrets are not touched):
+# where no OS keychain is reachable, the demo's password goes to an encrypted file under a
+# random master password kept in a 0600 file beside it, which the app then unlocks; the
+# check fails unless the app starts, opens that store and keeps running for 15 s.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +33,7 @@ source scripts/lib/services.sh
 # shellcheck source=scripts/lib/demo_db.sh
 source scripts/lib/demo_db.sh
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 demo=1
 check=0
@@ -71,6 +78,26 @@ cargo build -p rythm-backup -p rythm-backup-admin --features rythm-backup-admin/
 app_bin=$CARGO_TARGET_DIR/debug/rythm-backup-admin
 cli_bin=$CARGO_TARGET_DIR/debug/rythm-backup
 
+# --check: a private home for the CLI and the app (profiles, secrets, the app's settings and
+# logs), removed at exit with the services; and a master password for the encrypted secrets
+# file, should no OS keychain be reachable. It is random, lives only in a 0600 file (never in
+# argv or the environment), and both the CLI and the app read it through
+# RYTHM_MASTER_PASSWORD_FILE.
+if ((check)); then
+    make_services_dir
+    check_home=$RYTHM_SERVICES_DIR/home
+    mkdir -p "$check_home/config" "$check_home/data" "$check_home/cache"
+    chmod 700 "$check_home"
+    export XDG_CONFIG_HOME=$check_home/config XDG_DATA_HOME=$check_home/data
+    export XDG_CACHE_HOME=$check_home/cache RYTHM_CONFIG_DIR=$check_home/config/rythm-backup
+    demo_backups=${DEMO_BACKUP_DIR:-$check_home/demo-backups}
+    export RYTHM_MASTER_PASSWORD_FILE=$check_home/master-password
+    python3 -c 'import os, secrets, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, secrets.token_urlsafe(24).encode())
+os.close(fd)' "$RYTHM_MASTER_PASSWORD_FILE"
+fi
+
 # Names of the saved profiles, one per line (the same profiles.json the app reads).
 profile_names() {
     "$cli_bin" --json profile list | python3 -c 'import json, sys
@@ -91,28 +118,47 @@ fi
 
 if ((demo)); then
     say "starting a throwaway PostgreSQL with the demo database rythm_demo"
-    make_services_dir
+    [[ -n ${RYTHM_SERVICES_DIR:-} ]] || make_services_dir
     start_postgres "$RYTHM_SERVICES_DIR/pg"
     create_demo_database 20000
 
     say "saving the direct profile 'demo' (backups in $demo_backups)"
     mkdir -p "$demo_backups"
-    # The password goes through stdin to the keychain: never argv, never a file.
+    # The password goes through stdin to the OS keychain or the encrypted secrets file:
+    # never argv, never a plain file.
     demo_password | "$cli_bin" profile add demo \
         --database-url "postgresql://postgres@127.0.0.1:$RYTHM_TEST_PG_PORT/rythm_demo" \
         --backup-dir "$demo_backups" --password-stdin
+    "$cli_bin" profile show demo
 fi
 
 if ((check)); then
-    say "starting the app on a hidden display for 15 s (--check)"
+    store=$("$cli_bin" --json secrets status | python3 -c 'import json, sys
+print(json.load(sys.stdin)["kind"])')
+    say "starting the app on a hidden display for 15 s (--check; secrets: $store)"
+    app_log=$RYTHM_SERVICES_DIR/app.log
     rc=0
-    xvfb-run -a timeout 15 "$app_bin" || rc=$?
+    xvfb-run -a timeout 15 "$app_bin" 2>"$app_log" || rc=$?
+    # The app's own lines, without terminal colours.
+    started=$(sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep 'RYTHM Backup Admin started' || true)
     # timeout's 124: the app was still running when its 15 s were up, as it should be.
     if ((rc != 124)); then
+        tail -n 30 "$app_log" >&2
         echo "the app exited early (status $rc)" >&2
         exit 1
     fi
-    echo "the app started and kept running"
+    if [[ -z $started ]]; then
+        tail -n 30 "$app_log" >&2
+        echo "the app ran but never logged its start" >&2
+        exit 1
+    fi
+    # With the encrypted file, the app must have opened it with the master password file.
+    if [[ $store == encrypted-file && $started != *unlocked=true* ]]; then
+        tail -n 30 "$app_log" >&2
+        echo "the app did not unlock the encrypted secrets file" >&2
+        exit 1
+    fi
+    echo "the app started, opened the secret store ($store) and kept running"
     exit 0
 fi
 

@@ -11,7 +11,8 @@
 # Installs what is missing (Debian packages, Azurite from npm), starts a throwaway
 # PostgreSQL cluster and Azurite, then runs rustfmt, type-checks, builds and unit-tests the
 # web front end, runs clippy, the engine's dependency check, the TypeScript bindings' drift
-# check and the tests (the desktop app's in a real window under Xvfb), and builds and checks
+# check and the tests (the desktop app's in a real window under Xvfb), runs the run command
+# (`scripts/run.sh --check`) as on a headless machine without keychain, and builds and checks
 # the .deb installer. Services are stopped and their temp dirs removed on any exit.
 set -euo pipefail
 
@@ -178,6 +179,29 @@ run_step "TypeScript bindings match the Rust types" \
 run_step "cargo test --workspace${*:+ $*} (in a fresh session keyring)" \
     keyctl session - cargo test --workspace "${desktop_features[@]}" "$@"
 
+# The README's run command on a fresh headless machine: no session keyring (the user's
+# default one, in which the kernel keyring keeps nothing), no D-Bus, an environment of PATH and
+# HOME only (plus the target dir, so that it reuses the build above rather than making a
+# second one). It must save the demo profile, its password in the encrypted secrets file,
+# keep the app up for its 15 s and exit 0.
+check_run_command_headless() {
+    local out=$RYTHM_SERVICES_DIR/run-check.out
+    keyctl session "_uid_ses.$(id -u)" \
+        env -i PATH="$PATH" HOME="$HOME" CARGO_TARGET_DIR="$CARGO_TARGET_DIR" \
+        bash scripts/run.sh --check </dev/null 2>&1 | tee "$out"
+    grep -q '^Saved profile demo' "$out" || {
+        echo "run.sh --check did not save the demo profile" >&2
+        return 1
+    }
+    grep -q 'Secret store: Secrets are kept in an encrypted file' "$out" || {
+        echo "run.sh --check did not say that the encrypted secrets file holds the secrets" >&2
+        return 1
+    }
+}
+if (($# == 0)); then
+    run_step "run.sh --check with no keyring and no D-Bus (env -i)" check_run_command_headless
+fi
+
 # The .deb installer, as a release builds it (release profile, stripped). The package is
 # then checked: its name and version from Cargo.toml, the app binary, the desktop entry and
 # the updater signature beside it.
@@ -217,9 +241,10 @@ print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] =
     }
     echo "$(basename "$deb"): $(du -h "$deb" | cut -f1), version $version, signed"
 }
-# A filter or other cargo arguments mean a developer's partial run: the installer is left out.
+# A filter or other cargo arguments mean a developer's partial run: the run command's check and
+# the installer are left out.
 if (($# == 0)); then
     run_step "installer: .deb (tauri build --bundles deb)" build_and_check_deb
 else
-    summary+=("skipped        installer: .deb (arguments were given to cargo test)")
+    summary+=("skipped        run.sh --check and the .deb installer (arguments were given to cargo test)")
 fi

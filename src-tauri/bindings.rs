@@ -28,6 +28,7 @@ mod tests {
     use rythm_backup_core::jobs::download::DownloadOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
+    use rythm_backup_core::secrets::{MoveOutcome, SecretStoreInfo};
     use rythm_backup_core::{BackupEntry, ErrorCode, JobEvent};
 
     /// Every type a command takes or returns, or sends over a channel; their dependencies
@@ -55,6 +56,8 @@ mod tests {
         Settings::export_all(cfg)?;
         SettingsView::export_all(cfg)?;
         ActivityEntry::export_all(cfg)?;
+        SecretStoreInfo::export_all(cfg)?;
+        MoveOutcome::export_all(cfg)?;
         UpdateInfo::export_all(cfg)?;
         UpdateEvent::export_all(cfg)?;
         Ok(())

@@ -33,12 +33,20 @@ pub fn run() {
             let log_guard = logging::init(&paths.log_dir)?;
             app.manage(log_guard);
             let profiles = Profiles::open_default()?;
+            // Scripts may give the encrypted secret store's master password in a file.
+            let unlocked = profiles.keychain().unlock_from_env();
+            let store = profiles.keychain().info();
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
                 profiles = %profiles.file().display(),
                 data = %paths.data_dir.display(),
+                secret_store = %store.summary,
+                unlocked = store.unlocked,
                 "RYTHM Backup Admin started"
             );
+            if let Err(error) = unlocked {
+                tracing::warn!(%error, "the secret store could not be unlocked at start");
+            }
             app.manage(AppState::new(profiles, paths));
             Ok(())
         })
@@ -48,6 +56,10 @@ pub fn run() {
             commands::profiles::save_profile,
             commands::profiles::remove_profile,
             commands::profiles::test_connection,
+            commands::secrets::secret_store,
+            commands::secrets::unlock_secrets,
+            commands::secrets::change_master_password,
+            commands::secrets::move_secrets_to_keychain,
             commands::session::sign_in,
             commands::session::sign_out,
             commands::backups::list_backups,

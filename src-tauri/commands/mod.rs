@@ -7,5 +7,6 @@ pub mod checks;
 pub mod local_copies;
 pub mod profiles;
 pub mod schedule;
+pub mod secrets;
 pub mod session;
 pub mod settings;

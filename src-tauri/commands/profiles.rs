@@ -6,7 +6,7 @@ use rythm_backup_core::profile::{
     Profile, ProfileMode, ProfileSettings, Profiles, StorageSettings,
 };
 use rythm_backup_core::secrets::{SecretKind, Sensitive};
-use rythm_backup_core::Error;
+use rythm_backup_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use time::OffsetDateTime;
@@ -76,7 +76,12 @@ fn view(profiles: &Profiles, profile: Profile) -> Result<ProfileView, Error> {
                 && profiles.has_secret(name, SecretKind::AzureConnectionString)?,
             None,
         ),
-        ProfileMode::Api { .. } => (false, false, profiles.session(name)?),
+        // A locked encrypted secret store: the sign-in is unknown until it is unlocked (the
+        // page asks for the master password, then reads the list again).
+        ProfileMode::Api { .. } => match profiles.session(name) {
+            Err(e) if e.code() == ErrorCode::SecretsLocked => (false, false, None),
+            other => (false, false, other?),
+        },
     };
     let now = OffsetDateTime::now_utc();
     let signed_in = session

@@ -13,4 +13,5 @@ mod support;
 mod ui_api;
 mod ui_direct;
 mod ui_platform;
+mod ui_secrets;
 mod updater;

@@ -14,6 +14,7 @@ import type {
   JobEvent,
   JobView,
   LocalCopy,
+  MoveOutcome,
   ProfileInput,
   ProfileView,
   PruneOutcome,
@@ -24,6 +25,7 @@ import type {
   RoleInfo,
   ScheduleConfig,
   ScheduleUpdate,
+  SecretStoreInfo,
   Settings,
   SettingsView,
   TokenInfo,
@@ -38,11 +40,31 @@ export type { UiError };
 /** Receives a job's progress events. */
 export type OnJobEvent = (event: JobEvent) => void;
 
+/** The secret store's own commands: their `secrets_locked` answers go to the unlock dialog that
+ *  called them, never back into `onLocked`. */
+const SECRET_COMMANDS = new Set(["secret_store", "unlock_secrets", "change_master_password", "move_secrets_to_keychain"]);
+
+/** Asks for the master password when a command finds the secrets locked; `true` once unlocked. */
+let onLocked: (() => Promise<boolean>) | null = null;
+
+export function setLockedHandler(handler: () => Promise<boolean>): void {
+  onLocked = handler;
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (raw) {
-    throw toUiError(raw);
+    const error = toUiError(raw);
+    // The encrypted secret store needs its master password: ask, then try once more.
+    if (error.code === "secrets_locked" && onLocked && !SECRET_COMMANDS.has(command) && (await onLocked())) {
+      try {
+        return await invoke<T>(command, args);
+      } catch (again) {
+        throw toUiError(again);
+      }
+    }
+    throw error;
   }
 }
 
@@ -76,6 +98,19 @@ export const signIn = (profile: string, password: string): Promise<TokenInfo> =>
 
 /** `false` when no sign-in was stored. */
 export const signOut = (profile: string): Promise<boolean> => call("sign_out", { profile });
+
+// The secret store (OS keychain, or the encrypted file when no keychain is reachable)
+
+export const secretStore = (): Promise<SecretStoreInfo> => call("secret_store");
+
+/** Opens the encrypted file for this run of the app; with no file yet, `password` becomes its new master password. */
+export const unlockSecrets = (password: string): Promise<SecretStoreInfo> => call("unlock_secrets", { password });
+
+export const changeMasterPassword = (current: string, next: string): Promise<SecretStoreInfo> =>
+  call("change_master_password", { current, new: next });
+
+/** All or nothing: on success the encrypted file is gone. */
+export const moveSecretsToKeychain = (): Promise<MoveOutcome> => call("move_secrets_to_keychain");
 
 // Backups
 

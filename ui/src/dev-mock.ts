@@ -415,6 +415,22 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
   async show_in_folder() {
     return null;
   },
+  async secret_store() {
+    return {
+      kind: "os-keychain",
+      name: "Secret Service",
+      summary: "Secrets are kept in the OS keychain (Secret Service).",
+      reason: null,
+      file: "/home/admin/.config/rythm-backup/secrets.vault",
+      fileExists: false,
+      unlocked: true,
+      fileEntries: 0,
+      osKeychain: "Secret Service",
+      osKeychainProblem: null,
+      canMove: false,
+      moveBlocker: "the secrets are in the OS keychain already",
+    };
+  },
   async get_settings(): Promise<SettingsView> {
     return { settings, logDir: "/home/admin/.local/share/com.rythm.backupadmin/logs", profilesFile: "/home/admin/.config/rythm-backup/profiles.json", version: "0.1.0" };
   },

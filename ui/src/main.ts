@@ -19,6 +19,7 @@ import { localCopiesPage } from "./views/localCopies";
 import { profileForm } from "./views/profileForm";
 import { profilesPage } from "./views/profiles";
 import { schedulePage } from "./views/schedule";
+import { needsUnlock, refreshSecretStore, secretStore, unlockSecrets, welcomeStoreNote } from "./views/secretStore";
 import { settingsPage } from "./views/settings";
 
 const FALLBACK_SETTINGS: SettingsView = {
@@ -230,8 +231,11 @@ function welcome(): HTMLElement {
         { class: "features" },
         feature("archive", "Every backup at a glance", "Size, checksum, author and when retention removes it."),
         feature("shield", "Safe restores", "Two confirmations and a safety backup you can roll back to."),
-        feature("key", "Secrets stay in your keychain", "Passwords and tokens never appear again once entered."),
+        secretStore.value?.kind === "encrypted-file"
+          ? feature("key", "Secrets stay encrypted", "Passwords and tokens never appear again once entered.")
+          : feature("key", "Secrets stay in your keychain", "Passwords and tokens never appear again once entered."),
       ),
+      welcomeStoreNote(secretStore.value),
       h("div", { class: "welcome-actions" }, h("a", { class: "btn btn-primary btn-lg", href: "#/profiles/new", testid: "add-profile" }, icon("plus", 18), h("span", { text: "Add a connection profile" }))),
     ),
   );
@@ -298,6 +302,10 @@ async function boot(): Promise<void> {
     settings.set(FALLBACK_SETTINGS);
     errorToast("Could not read the settings; using the defaults", e);
   }
+  // Where secrets are kept (the first screen says so when it is not the OS keychain); a command
+  // that finds the encrypted file locked asks for its master password, then runs again.
+  api.setLockedHandler(unlockSecrets);
+  await refreshSecretStore();
   try {
     await loadProfiles();
   } catch (e) {
@@ -329,6 +337,7 @@ async function boot(): Promise<void> {
   }, false);
   route(false);
   void adoptRunningJobs();
+  if (needsUnlock(secretStore.value)) void unlockSecrets();
 }
 
 void boot();

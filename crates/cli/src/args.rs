@@ -79,10 +79,16 @@ pub enum Command {
         #[command(subcommand)]
         action: ScheduleAction,
     },
-    /// Manage connection profiles (secrets go to the OS keychain).
+    /// Manage connection profiles (secrets go to the OS keychain, or the encrypted file).
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Where the profiles' secrets are kept (the OS keychain, or an encrypted file when none
+    /// is reachable); move them into the OS keychain; change the file's master password.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
     },
     /// Sign in to an API profile's server; the token is kept in the OS keychain.
     Login {
@@ -206,6 +212,24 @@ pub struct ProfileAddArgs {
     pub format: Option<DumpFormat>,
     #[arg(long, value_parser = parse_compression)]
     pub compression: Option<Compression>,
+}
+
+/// The encrypted file's master password comes from `RYTHM_MASTER_PASSWORD_FILE` or a prompt
+/// on the terminal.
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Say which store holds the secrets, and why.
+    Status,
+    /// Move every secret of the encrypted file into the OS keychain, then delete the file
+    /// (all or nothing).
+    MoveToKeychain,
+    /// Re-encrypt the encrypted file under a new master password (asked twice, or read from
+    /// stdin).
+    ChangeMasterPassword {
+        /// Read the new master password from stdin instead of prompting.
+        #[arg(long)]
+        new_password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,14 +5,13 @@
 
 use rythm_backup_core::api::{is_unencrypted_remote, ApiClient};
 use rythm_backup_core::backups::{Backups, Mode};
-use rythm_backup_core::profile::Profiles;
 use rythm_backup_core::{Engine, EngineConfig, Error};
 
 use crate::output;
 
 pub async fn open_backups(profile: Option<&str>, json: bool) -> Result<Box<dyn Backups>, Error> {
     let backups: Box<dyn Backups> = if let Some(name) = profile {
-        Profiles::open_default()?.open(name).await?
+        crate::commands::open_profiles()?.open(name).await?
     } else if let Some(url) = std::env::var("BACKUP_API_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())

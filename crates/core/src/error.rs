@@ -41,6 +41,8 @@ pub enum ErrorCode {
     Unsupported,
     /// No OS keychain could store or read a secret.
     KeychainUnavailable,
+    /// The encrypted secrets file needs its master password (none given yet, or a wrong one).
+    SecretsLocked,
     /// API mode: the server runs another backup or restore; try again later.
     Busy,
     /// The backup holds a statement pg_dump never writes (tampered or hostile); it was
@@ -171,7 +173,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::Internal(_) => ErrorCode::Internal,
             Error::Api(e) => e.code(),
-            Error::Keychain(_) => ErrorCode::KeychainUnavailable,
+            Error::Keychain(e) => e.code(),
             Error::Profile(e) => e.code(),
             Error::Unsupported(_) => ErrorCode::Unsupported,
         }

@@ -20,6 +20,7 @@ use crate::pg::DbTarget;
 use crate::secrets::{Keychain, SecretKind, Sensitive};
 
 const FILE_NAME: &str = "profiles.json";
+const LOCK_FILE_NAME: &str = "profiles.json.lock";
 const FILE_VERSION: u32 = 1;
 
 /// A named way to reach backups.
@@ -257,8 +258,8 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// `RYTHM_CONFIG_DIR`, else the OS config directory's `rythm-backup`, with the OS
-    /// keychain.
+    /// `RYTHM_CONFIG_DIR`, else the OS config directory's `rythm-backup`, with the secret
+    /// store `secrets` picks for it (the OS keychain, or the encrypted file).
     pub fn open_default() -> Result<Self> {
         let dir = match std::env::var_os("RYTHM_CONFIG_DIR").filter(|d| !d.is_empty()) {
             Some(dir) => PathBuf::from(dir),
@@ -272,7 +273,9 @@ impl Profiles {
                     )
                 })?,
         };
-        Ok(Profiles::new(dir, Keychain::os()))
+        // `secrets` decides where the secrets of this folder live (OS keychain or file).
+        let keychain = Keychain::for_config_dir(&dir)?;
+        Ok(Profiles::new(dir, keychain))
     }
 
     pub fn new(dir: impl Into<PathBuf>, keychain: Keychain) -> Self {
@@ -330,6 +333,7 @@ impl Profiles {
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
         let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let old = profiles.iter().find(|p| p.name == profile.name).cloned();
         let mut profile = profile.clone();
@@ -339,7 +343,7 @@ impl Profiles {
         profiles.retain(|p| p.name != profile.name);
         profiles.push(profile.clone());
         self.write(profiles)?;
-        drop(edit);
+        drop((edit, other_processes));
         if let Some(old) = old {
             for kind in stale_secrets(&old.mode, &profile.mode) {
                 self.keychain.delete(&profile.name, kind)?;
@@ -371,6 +375,7 @@ impl Profiles {
     pub fn remove(&self, name: &str) -> Result<bool> {
         validate_profile_name(name)?;
         let edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let before = profiles.len();
         profiles.retain(|p| p.name != name);
@@ -378,7 +383,7 @@ impl Profiles {
         if removed {
             self.write(profiles)?;
         }
-        drop(edit);
+        drop((edit, other_processes));
         self.keychain.delete_all(name)?;
         Ok(removed)
     }
@@ -398,7 +403,7 @@ impl Profiles {
     /// Whether a secret is stored (without reading it out).
     pub fn has_secret(&self, name: &str, kind: SecretKind) -> Result<bool> {
         validate_profile_name(name)?;
-        Ok(self.keychain.load(name, kind)?.is_some())
+        Ok(self.keychain.contains(name, kind)?)
     }
 
     /// Signs in to an API profile's server and keeps the token in the keychain.
@@ -489,6 +494,22 @@ impl Profiles {
                 Ok(Box::new(Engine::new(config)?))
             }
         }
+    }
+
+    /// An exclusive lock on `profiles.json.lock` while a change reads and writes the file, so
+    /// that changes from several processes at once (the app and CLI commands) all land.
+    fn lock_file(&self) -> Result<std::fs::File> {
+        use fs4::fs_std::FileExt;
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
+        let path = self.dir.join(LOCK_FILE_NAME);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open", &path, e))?;
+        FileExt::lock_exclusive(&file).map_err(|e| Error::io("cannot lock", &path, e))?;
+        Ok(file)
     }
 
     /// Writes the file atomically: a temporary file in the same folder, renamed over it.

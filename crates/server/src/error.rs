@@ -144,6 +144,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::RestoreOutcomeUnknown
         | ErrorCode::Io
         | ErrorCode::KeychainUnavailable
+        | ErrorCode::SecretsLocked
         | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -26,6 +26,8 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
 pub struct AppOptions {
     env: Vec<(String, String)>,
     binary: Option<PathBuf>,
+    wrapper: Vec<String>,
+    home: Option<TempDir>,
 }
 
 impl AppOptions {
@@ -36,6 +38,19 @@ impl AppOptions {
     /// Runs another copy of the app (e.g. one an update may replace).
     pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.binary = Some(path.into());
+        self
+    }
+
+    /// Starts the driver, and so the app, through this command (e.g. `keyctl session NAME`,
+    /// which execs the rest).
+    pub fn wrapper(mut self, command: Vec<String>) -> Self {
+        self.wrapper = command;
+        self
+    }
+
+    /// A home prepared beforehand (files under `config/rythm-backup` are the profiles').
+    pub fn home(mut self, home: TempDir) -> Self {
+        self.home = Some(home);
         self
     }
 
@@ -63,9 +78,19 @@ impl App {
     /// `config_dir`, `data_dir`, `downloads_dir`) plus `options`' variables.
     pub fn start_with(options: AppOptions) -> App {
         let display = Display::start();
-        let home = tempfile::tempdir().expect("a temp dir");
+        let home = match options.home {
+            Some(home) => home,
+            None => tempfile::tempdir().expect("a temp dir"),
+        };
         let port = free_port();
-        let mut driver = Command::new("WebKitWebDriver");
+        let mut driver = match options.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg("WebKitWebDriver");
+                command
+            }
+            None => Command::new("WebKitWebDriver"),
+        };
         driver
             .arg(format!("--port={port}"))
             .env("DISPLAY", &display.name)

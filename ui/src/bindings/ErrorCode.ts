@@ -4,4 +4,4 @@
  * What kind of failure this is, for code that reacts to it. Grows only when a front end
  * needs to tell two cases apart.
  */
-export type ErrorCode = "invalid_name" | "invalid_input" | "not_found" | "config" | "storage_auth" | "unreachable" | "tool_missing" | "dump_failed" | "restore_failed" | "corrupt_backup" | "checksum_mismatch" | "database_in_use" | "confirmation_mismatch" | "already_exists" | "cancelled" | "io" | "internal" | "auth_required" | "not_admin" | "unsupported" | "keychain_unavailable" | "busy" | "unsafe_backup" | "restore_outcome_unknown";
+export type ErrorCode = "invalid_name" | "invalid_input" | "not_found" | "config" | "storage_auth" | "unreachable" | "tool_missing" | "dump_failed" | "restore_failed" | "corrupt_backup" | "checksum_mismatch" | "database_in_use" | "confirmation_mismatch" | "already_exists" | "cancelled" | "io" | "internal" | "auth_required" | "not_admin" | "unsupported" | "keychain_unavailable" | "secrets_locked" | "busy" | "unsafe_backup" | "restore_outcome_unknown";

@@ -65,6 +65,7 @@ const SENTENCES: Record<ErrorCode, string | null> = {
   cancelled: "Cancelled. Nothing was changed.",
   keychain_unavailable:
     "The system keychain is not available, so secrets can't be stored or read. Unlock your keychain (or log in to your desktop session) and try again.",
+  secrets_locked: null,
   io: "A file could not be read or written. Check the folder exists and you may write to it.",
   internal: "Something went wrong inside the app. Try again; if it persists, the log folder has the details.",
   unsupported: null,

@@ -13,6 +13,7 @@ import { icon } from "../ui/icons";
 import { toast } from "../ui/toast";
 import { button, checkbox, errorBox, field, segmented, selectField, type Field } from "../ui/widgets";
 import { connectionChecks } from "./connectionChecks";
+import { storeWords } from "./secretStore";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -50,7 +51,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   // API mode
   const apiUrl = field({ label: "Server URL", testid: "api-url", type: "url", placeholder: "https://rythm.example.com", required: true, hint: "The RYTHM platform or a rythm-backup server." });
   const apiEmail = field({ label: "Email", testid: "api-email", type: "email", required: true, autocomplete: "username" });
-  const apiPassword = field({ label: "Password", testid: "api-password", type: "password", required: true, autocomplete: "current-password", hint: "Used once to sign in; only the session token is kept, in the OS keychain." });
+  const apiPassword = field({ label: "Password", testid: "api-password", type: "password", required: true, autocomplete: "current-password", hint: `Used once to sign in; only the session token is kept, in ${storeWords()}.` });
   const apiSection = h("fieldset", { class: "form-section" }, h("legend", { class: "form-section-title", text: "Backup server" }), h("div", { class: "grid-2" }, h("div", { class: "span-2" }, apiUrl.root), apiEmail.root, apiPassword.root));
 
   // Direct mode
@@ -58,7 +59,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
   const port = field({ label: "Port", testid: "db-port", value: "5432", inputmode: "numeric", required: true, width: "sm" });
   const dbName = field({ label: "Database", testid: "db-name", placeholder: "rythm", required: true });
   const user = field({ label: "User", testid: "db-user", placeholder: "postgres", required: true, autocomplete: "off" });
-  const dbPassword = field({ label: "Password", testid: "db-password", type: "password", autocomplete: "new-password", hint: "Stored in the OS keychain." });
+  const dbPassword = field({ label: "Password", testid: "db-password", type: "password", autocomplete: "new-password", hint: `Stored in ${storeWords()}.` });
   const sslmode = selectField({
     label: "SSL mode",
     testid: "db-sslmode",
@@ -70,7 +71,7 @@ export function profileForm(scope: Scope, o: { onCancel: (() => void) | null; on
       { value: "verify-full", label: "verify-full" },
     ],
   });
-  const connString = field({ label: "Azure Storage connection string", testid: "azure-connection-string", type: "password", required: true, autocomplete: "off", hint: "DefaultEndpointsProtocol=https;AccountName=…;AccountKey=… — stored in the OS keychain, never shown again." });
+  const connString = field({ label: "Azure Storage connection string", testid: "azure-connection-string", type: "password", required: true, autocomplete: "off", hint: `DefaultEndpointsProtocol=https;AccountName=…;AccountKey=… — stored in ${storeWords()}, never shown again.` });
   const container = field({ label: "Container", testid: "azure-container", value: "database-backups", required: true });
   let shared = editing?.mode.type === "direct" && editing.mode.storage.type === "azure" && editing.mode.storage.sharedWithPlatform;
   const sharedBox = checkbox({

@@ -1,5 +1,5 @@
 // Settings: theme, the backup defaults new profiles start with, the active profile's own
-// backup settings, updates, and the log folder.
+// backup settings, updates, where secrets are kept, and the log folder.
 
 import * as api from "../api";
 import type { Settings, Theme, UpdateInfo } from "../bindings";
@@ -12,6 +12,7 @@ import { icon } from "../ui/icons";
 import { errorToast, toast } from "../ui/toast";
 import { button, callout, errorBox, field, progressBar, segmented, selectField, spinner } from "../ui/widgets";
 import { pageHeader } from "./page";
+import { secretStoreSettings } from "./secretStore";
 import { COMPRESSION_OPTIONS, FORMAT_OPTIONS } from "./profileForm";
 
 async function persist(next: Settings): Promise<boolean> {
@@ -43,7 +44,6 @@ function retentionOk(value: string): boolean {
 export function settingsPage(scope: Scope, profile: Profile | null): HTMLElement {
   const view = settings.value;
   const page = h("section", { class: "page page-narrow", "aria-labelledby": "page-title" }, pageHeader({ title: "Settings" }));
-  void scope;
   if (!view) {
     page.append(errorBox({ code: "internal", message: "The settings could not be loaded." }));
     return page;
@@ -220,6 +220,9 @@ export function settingsPage(scope: Scope, profile: Profile | null): HTMLElement
       updateSlot,
     ),
   );
+
+  // Where the profiles' secrets are kept
+  sections.push(section("Passwords and tokens", "Where this computer keeps the profiles' secrets, and why.", secretStoreSettings(scope)));
 
   // Logs
   sections.push(

@@ -4,6 +4,7 @@
 mod backups;
 mod profiles;
 mod schedule;
+mod secrets;
 mod server;
 
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use crate::args::{Cli, Command};
 use crate::open::open_backups;
 use crate::output;
 use crate::progress::ProgressView;
+pub use secrets::open_profiles;
 
 /// What every command shares: output mode, progress sink and cancellation.
 pub struct Ctx {
@@ -50,6 +52,7 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
     let profile = cli.profile.as_deref();
     match cli.command {
         Command::Profile { action } => profiles::profile(&ctx, action).await,
+        Command::Secrets { action } => secrets::secrets(&ctx, action).await,
         Command::Login { password_stdin } => profiles::login(&ctx, profile, password_stdin).await,
         Command::Logout => profiles::logout(&ctx, profile).await,
         Command::Serve { listen } => server::serve(listen, ctx.cancel.clone()).await,
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
                 Command::Verify { name } => backups::verify(&ctx, backups, &name).await,
                 Command::Schedule { action } => schedule::schedule(&ctx, backups, action).await,
                 Command::Profile { .. }
+                | Command::Secrets { .. }
                 | Command::Login { .. }
                 | Command::Logout
                 | Command::Serve { .. }

@@ -1,7 +1,8 @@
 //! `profile add|list|show|remove`, `login` and `logout`: connection profiles, with their
-//! secrets in the OS keychain. Adding one warns about what would go wrong unseen: plain
-//! http to another computer, and compressed backups in a container the RYTHM platform
-//! also uses (its admin page lists only plain `.sql`).
+//! secrets in the OS keychain or the encrypted file (`show` says which, and why). Adding
+//! one warns about what would go wrong unseen: plain http to another computer, and
+//! compressed backups in a container the RYTHM platform also uses (its admin page lists
+//! only plain `.sql`).
 
 use std::time::Duration;
 
@@ -9,19 +10,19 @@ use rythm_backup_core::engine::PLATFORM_FORMAT;
 use rythm_backup_core::profile::{
     DatabaseSettings, Profile, ProfileMode, ProfileSettings, Profiles, StorageSettings,
 };
-use rythm_backup_core::secrets::{SecretKind, Sensitive};
+use rythm_backup_core::secrets::{SecretKind, SecretStoreInfo, Sensitive};
 use rythm_backup_core::{time_text, Error};
 use serde::Serialize;
 use url::Url;
 
-use super::Ctx;
+use super::{open_profiles, Ctx};
 use crate::args::{ProfileAction, ProfileAddArgs};
 use crate::open::warn_if_unencrypted;
 use crate::output;
 use crate::prompt::read_secret;
 
 pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
-    let profiles = Profiles::open_default()?;
+    let profiles = open_profiles()?;
     match action {
         ProfileAction::Add(args) => add(ctx, &profiles, args).await,
         ProfileAction::List => {
@@ -42,21 +43,23 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
             Ok(())
         }
         ProfileAction::Show { name } => {
-            let view = ProfileView::of(&profiles, profiles.get(&name)?);
+            let mut view = ProfileView::of(&profiles, profiles.get(&name)?);
+            view.secret_store = Some(profiles.keychain().info());
             ctx.finish(&view, |v| {
                 println!("{} ({} mode): {}", v.profile.name, v.mode, v.location);
                 if let Some(user) = &v.signed_in_as {
                     println!("Signed in as {user}");
                 }
                 for (what, stored) in &v.secrets {
-                    println!(
-                        "{what}: {}",
-                        if *stored {
-                            "in the keychain"
-                        } else {
-                            "not stored"
-                        }
-                    );
+                    println!("{what}: {}", if *stored { "stored" } else { "not stored" });
+                }
+                if let Some(store) = &v.secret_store {
+                    println!("Secret store: {}", store.summary);
+                    if store.can_move {
+                        println!(
+                            "Move the secrets there with: rythm-backup secrets move-to-keychain"
+                        );
+                    }
                 }
             })
             .await;
@@ -71,7 +74,7 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
             }
             let answer = serde_json::json!({ "removed": name });
             ctx.finish(&answer, |_| {
-                println!("Removed profile {name} and its keychain entries")
+                println!("Removed profile {name} and its secrets")
             })
             .await;
             Ok(())
@@ -90,6 +93,9 @@ struct ProfileView {
     location: String,
     signed_in_as: Option<String>,
     secrets: Vec<(&'static str, bool)>,
+    /// `show` only: where the secrets are kept, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_store: Option<SecretStoreInfo>,
 }
 
 impl ProfileView {
@@ -142,6 +148,7 @@ impl ProfileView {
             location,
             signed_in_as,
             secrets,
+            secret_store: None,
         }
     }
 }
@@ -283,7 +290,8 @@ fn database_settings(raw: &str) -> Result<DatabaseSettings, Error> {
     }
     if url.password().is_some() {
         return Err(invalid(
-            "leave the password out; it is asked for and kept in the OS keychain",
+            "leave the password out; it is asked for and kept in the OS keychain (or the \
+             encrypted secrets file)",
         ));
     }
     let decode = |s: &str| {
@@ -312,7 +320,7 @@ fn database_settings(raw: &str) -> Result<DatabaseSettings, Error> {
 
 pub async fn login(ctx: &Ctx, profile: Option<&str>, password_stdin: bool) -> Result<(), Error> {
     let name = profile.ok_or_else(|| Error::InvalidInput("login needs --profile NAME".into()))?;
-    let profiles = Profiles::open_default()?;
+    let profiles = open_profiles()?;
     let email = match profiles.get(name)?.mode {
         ProfileMode::Api { email, base_url } => {
             warn_if_unencrypted(&base_url, ctx.json);
@@ -342,7 +350,7 @@ pub async fn login(ctx: &Ctx, profile: Option<&str>, password_stdin: bool) -> Re
 
 pub async fn logout(ctx: &Ctx, profile: Option<&str>) -> Result<(), Error> {
     let name = profile.ok_or_else(|| Error::InvalidInput("logout needs --profile NAME".into()))?;
-    let forgotten = Profiles::open_default()?.logout(name)?;
+    let forgotten = open_profiles()?.logout(name)?;
     let answer = serde_json::json!({ "signedOut": forgotten });
     ctx.finish(&answer, |_| {
         println!(

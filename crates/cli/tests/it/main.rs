@@ -11,6 +11,9 @@ mod failures;
 mod hardening;
 mod names;
 mod platform;
+// The kernel keyring and `keyctl` are Linux's.
+#[cfg(target_os = "linux")]
+mod secret_store;
 // Many loopback source addresses and /proc/PID/status.
 #[cfg(target_os = "linux")]
 mod server_security;

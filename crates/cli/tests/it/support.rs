@@ -184,6 +184,21 @@ impl Cli {
         command
     }
 
+    /// The command run through `wrapper` (e.g. `keyctl session NAME`), same environment.
+    pub fn command_under(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let inner = self.command(args);
+        let mut command = Command::new(wrapper[0]);
+        command
+            .args(&wrapper[1..])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null());
+        command
+    }
+
     /// Runs to the end.
     pub fn run(&self, args: &[&str]) -> Outcome {
         Outcome::from(self.command(args).output().expect("the CLI starts"))

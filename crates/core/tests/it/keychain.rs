@@ -1,9 +1,13 @@
-//! The OS keychain itself: a secret is stored, read back and deleted in the real store (on
+//! The OS keychain itself: a secret is stored, read back and deleted in the real store, and
+//! the encrypted file's secrets move into it (on
 //! Linux CI: the kernel keyring inside `keyctl session -`, or the Secret Service of a
 //! private D-Bus session). With no working store this test fails, saying why; it never
 //! skips.
 
-use rythm_backup_core::secrets::{Keychain, SecretKind, Sensitive};
+use rythm_backup_core::secrets::{
+    Keychain, KeychainError, MasterPasswordPrompt, MasterPasswordRequest, SecretKind,
+    SecretStoreKind, Sensitive,
+};
 
 #[test]
 fn a_secret_round_trips_through_the_os_keychain() {
@@ -51,5 +55,137 @@ fn a_secret_round_trips_through_the_os_keychain() {
     assert_eq!(
         keychain.load(&profile, SecretKind::DbPassword).unwrap(),
         None
+    );
+}
+
+/// A handle on an encrypted file with its master password.
+fn encrypted_file(path: &std::path::Path) -> Keychain {
+    struct Master;
+    impl MasterPasswordPrompt for Master {
+        fn ask(
+            &self,
+            _: MasterPasswordRequest<'_>,
+        ) -> Result<Option<Sensitive<String>>, KeychainError> {
+            Ok(Some(Sensitive::new("move-test master password".into())))
+        }
+        fn hint(&self) -> String {
+            String::new()
+        }
+    }
+    let keychain = Keychain::encrypted_file(path);
+    keychain.set_prompt(std::sync::Arc::new(Master));
+    keychain
+}
+
+fn os_store_or_explain() -> &'static str {
+    Keychain::os().store_name().unwrap_or_else(|e| {
+        panic!("{e}\nOn Linux run the tests inside a session keyring (`keyctl session - ...`).")
+    })
+}
+
+#[test]
+fn secrets_move_from_the_encrypted_file_into_the_os_keychain() {
+    let store = os_store_or_explain();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.vault");
+    let file = encrypted_file(&path);
+    let profile = format!("it-move-{:016x}", rand::random::<u64>());
+    let os = Keychain::os();
+    // An older entry already in the keychain: the file's value, the one in use, wins.
+    os.store(
+        &profile,
+        SecretKind::DbPassword,
+        &Sensitive::new("stale".into()),
+    )
+    .unwrap();
+    let password = Sensitive::new(format!("pw-{:016x}", rand::random::<u64>()));
+    let token = Sensitive::new(format!("token-{:016x}", rand::random::<u64>()));
+    file.store(&profile, SecretKind::DbPassword, &password)
+        .unwrap();
+    file.store(&profile, SecretKind::ApiToken, &token).unwrap();
+    let before = file.info();
+    assert!(before.can_move, "{:?}", before.move_blocker);
+    assert!(before.summary.contains(store), "{}", before.summary);
+
+    let outcome = file.move_to_os_keychain();
+    let read = (
+        os.load(&profile, SecretKind::DbPassword),
+        os.load(&profile, SecretKind::ApiToken),
+    );
+    os.delete_all(&profile).unwrap();
+    let outcome = outcome.unwrap();
+    assert_eq!((outcome.moved, outcome.store.as_str()), (2, store));
+    assert_eq!(read.0.unwrap(), Some(password.clone()));
+    assert_eq!(read.1.unwrap(), Some(token));
+    assert!(!path.exists(), "no secret is left behind in the file");
+    // The same handle now works on the OS keychain.
+    let after = file.info();
+    assert_eq!(after.kind, SecretStoreKind::OsKeychain);
+    assert!(!after.can_move);
+    file.store(&profile, SecretKind::DbPassword, &password)
+        .unwrap();
+    let direct = os.load(&profile, SecretKind::DbPassword);
+    os.delete_all(&profile).unwrap();
+    assert_eq!(direct.unwrap(), Some(password));
+    assert!(!path.exists());
+}
+
+/// The kernel keyring refuses a value over 32 KiB: a move that meets one stops halfway.
+#[test]
+fn a_move_that_fails_halfway_loses_nothing_and_undoes_what_it_wrote() {
+    let store = os_store_or_explain();
+    assert_eq!(
+        store, "kernel keyring",
+        "this test makes the kernel keyring refuse a value; run it with the kernel keyring \
+         (no Secret Service, or RYTHM_KEYCHAIN=kernel)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.vault");
+    let file = encrypted_file(&path);
+    let os = Keychain::os();
+    let first = format!("it-half-a-{:016x}", rand::random::<u64>());
+    let second = format!("it-half-b-{:016x}", rand::random::<u64>());
+    let last = format!("it-half-z-{:016x}", rand::random::<u64>());
+    os.store(
+        &first,
+        SecretKind::DbPassword,
+        &Sensitive::new("older".into()),
+    )
+    .unwrap();
+    file.store(&first, SecretKind::DbPassword, &Sensitive::new("a".into()))
+        .unwrap();
+    file.store(&second, SecretKind::DbPassword, &Sensitive::new("b".into()))
+        .unwrap();
+    // Entries move in name order: this one comes last, after the two above were written.
+    let huge = Sensitive::new("x".repeat(40_000));
+    file.store(&last, SecretKind::DbPassword, &huge).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+
+    let error = file.move_to_os_keychain().expect_err("the move fails");
+    let state = (
+        os.load(&first, SecretKind::DbPassword),
+        os.load(&second, SecretKind::DbPassword),
+        os.load(&last, SecretKind::DbPassword),
+    );
+    for p in [&first, &second, &last] {
+        os.delete_all(p).unwrap();
+    }
+    let message = error.to_string();
+    assert!(message.contains("Nothing was lost"), "{message}");
+    assert!(message.contains("undone"), "{message}");
+    assert!(!message.contains("xxxxxxxx"), "a secret in the message");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file is untouched"
+    );
+    assert_eq!(state.0.unwrap(), Some(Sensitive::new("older".into())));
+    assert_eq!(state.1.unwrap(), None, "the written entry was undone");
+    assert_eq!(state.2.unwrap(), None);
+    // The file is still the store in use, with every secret.
+    assert_eq!(file.info().kind, SecretStoreKind::EncryptedFile);
+    assert_eq!(
+        file.load(&last, SecretKind::DbPassword).unwrap(),
+        Some(huge)
     );
 }

@@ -10,6 +10,7 @@ mod legacy;
 mod profiles;
 mod roundtrip;
 mod safety;
+mod secret_file;
 mod shared_container;
 mod storage_azure;
 mod storage_conformance;

@@ -91,10 +91,17 @@ fn profiles_are_saved_listed_replaced_and_removed() {
         text.contains("\"baseUrl\": \"https://new.example\""),
         "{text}"
     );
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("config"))
+    // profiles.json, and the empty file whose lock serialises changes between processes.
+    let mut files: Vec<_> = std::fs::read_dir(dir.path().join("config"))
         .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1, "no temporary files are left");
+    files.sort();
+    assert_eq!(
+        files,
+        ["profiles.json", "profiles.json.lock"],
+        "no temporary files are left"
+    );
     assert!(profiles.remove("local").unwrap());
     assert!(!profiles.remove("local").unwrap());
     assert_eq!(
