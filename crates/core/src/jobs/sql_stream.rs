@@ -383,14 +383,8 @@ fn copy(
     }
 }
 
+/// The backup (a local file or the verified copy) could not be read or decompressed.
 fn read_failed(label: &str, e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::ConnectionAborted {
-        // The storage transfer failed for good; its own message says why.
-        return Error::RestoreFailed {
-            database: label.to_owned(),
-            detail: format!("reading the backup failed: {e}"),
-        };
-    }
     Error::CorruptBackup {
         source_name: label.to_owned(),
         detail: e.to_string(),
