@@ -360,7 +360,10 @@ impl Profiles {
     pub fn remember_server_database(&self, name: &str, database: &str) -> Result<()> {
         validate_profile_name(name)?;
         let database = database.trim();
+        // Read, change and write under both locks, like `save`: this runs after every API
+        // backup, and must not write back a list that another process has added to meanwhile.
         let _edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let _other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let Some(profile) = profiles.iter_mut().find(|p| p.name == name) else {
             return Ok(());
