@@ -23,6 +23,11 @@ reason: string | null,
  */
 file: string | null, fileExists: boolean, 
 /**
+ * The encrypted file this process used is gone: another program moved the secrets
+ * away. Nothing is saved until the program starts again (no new file is made).
+ */
+fileRemoved: boolean, 
+/**
  * The encrypted file's master password was given in this process (always true for the
  * OS keychain).
  */
