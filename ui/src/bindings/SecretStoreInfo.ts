@@ -28,8 +28,8 @@ file: string | null, fileExists: boolean,
  */
 fileRemoved: boolean, 
 /**
- * The encrypted file's master password was given in this process (always true for the
- * OS keychain).
+ * The encrypted file's master password was given in this process and still opens it
+ * (not after another program changed it); always true for the OS keychain.
  */
 unlocked: boolean, 
 /**

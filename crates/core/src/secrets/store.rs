@@ -99,8 +99,8 @@ pub struct SecretStoreInfo {
     /// The encrypted file this process used is gone: another program moved the secrets
     /// away. Nothing is saved until the program starts again (no new file is made).
     pub file_removed: bool,
-    /// The encrypted file's master password was given in this process (always true for the
-    /// OS keychain).
+    /// The encrypted file's master password was given in this process and still opens it
+    /// (not after another program changed it); always true for the OS keychain.
     pub unlocked: bool,
     /// How many secrets the encrypted file holds.
     pub file_entries: u32,
