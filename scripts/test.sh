@@ -146,7 +146,7 @@ run_step "start PostgreSQL and Azurite" start_services
 if ((services_only)); then
     printf '\n# Services are up. In another shell:\n'
     print_service_exports
-    printf '# then e.g.: keyctl session - cargo test --workspace\n'
+    printf '# then e.g.: RYTHM_KEYCHAIN=kernel keyctl session - cargo test --workspace\n'
     printf '# Press Ctrl-C to stop them.\n'
     trap 'exit 0' INT TERM # Ctrl-C is the normal way out here
     # Returns when Azurite dies; Ctrl-C interrupts it and the traps clean up.
@@ -175,9 +175,11 @@ run_step "rythm-backup-core has no tauri/wry/gtk dependency" check_engine_has_no
 run_step "TypeScript bindings match the Rust types" \
     bash scripts/check-bindings.sh "${desktop_features[@]}"
 # The keychain tests use the real OS store: on a headless machine that is the kernel
-# keyring, which needs a session keyring of its own (`keyctl session -`).
-run_step "cargo test --workspace${*:+ $*} (in a fresh session keyring)" \
-    keyctl session - cargo test --workspace "${desktop_features[@]}" "$@"
+# keyring, which needs a session keyring of its own (`keyctl session -`) and must be asked
+# for by name (RYTHM_KEYCHAIN=kernel): it forgets everything at reboot, so the tools never
+# choose it on their own. Tests of life without a keychain unset it for their processes.
+run_step "cargo test --workspace${*:+ $*} (the kernel keyring of a fresh session keyring)" \
+    env RYTHM_KEYCHAIN=kernel keyctl session - cargo test --workspace "${desktop_features[@]}" "$@"
 
 # The README's run command on a fresh headless machine: no session keyring (the user's
 # default one, in which the kernel keyring keeps nothing), no D-Bus, an environment of PATH and

@@ -183,32 +183,35 @@ pub async fn test_connection(state: State<'_, AppState>, name: String) -> UiResu
 }
 
 /// The password and then the session token travel to an API profile's server: over plain
-/// `http://` only to this computer itself.
+/// `http://` only to this computer itself. The rule is the engine's, the one the CLI warns
+/// with; an address that is not http(s) at all is refused by the profile's own check.
 fn refuse_unencrypted(base_url: &str) -> UiResult<()> {
-    let url = url::Url::parse(base_url.trim())
-        .map_err(|e| UiError::invalid_input(format!("the server address {base_url:?}: {e}")))?;
-    let local = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if local => Ok(()),
-        "http" => Err(UiError::invalid_input(
+    if rythm_backup_core::api::is_unencrypted_remote(base_url) {
+        return Err(UiError::invalid_input(
             "use https://: over http:// the password and the session token would cross the \
              network unencrypted (http:// is accepted for this computer only)",
-        )),
-        other => Err(UiError::invalid_input(format!(
-            "the server address must start with https://, not {other}://"
-        ))),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use rythm_backup_core::profile::{Profile, ProfileMode, ProfileSettings};
+
     use super::refuse_unencrypted;
+
+    fn api_profile(base_url: &str) -> Profile {
+        Profile {
+            name: "p".into(),
+            mode: ProfileMode::Api {
+                base_url: base_url.into(),
+                email: "a@b.c".into(),
+            },
+            settings: ProfileSettings::default(),
+            server_database: None,
+        }
+    }
 
     #[test]
     fn http_is_for_this_computer_only() {
@@ -220,15 +223,19 @@ mod tests {
             "http://[::1]:8080",
         ] {
             assert!(refuse_unencrypted(ok).is_ok(), "{ok}");
+            assert!(api_profile(ok).validate().is_ok(), "{ok}");
         }
-        for refused in [
+        for unencrypted in [
             "http://rythm.example.com",
             "http://10.0.0.5:3000",
             "http://localhost.evil.example",
-            "ftp://rythm.example.com",
-            "not a url",
         ] {
-            assert!(refuse_unencrypted(refused).is_err(), "{refused}");
+            let error = refuse_unencrypted(unencrypted).unwrap_err();
+            assert!(error.message.contains("unencrypted"), "{}", error.message);
+        }
+        // Not http(s) at all: the profile's own check refuses it before anything is sent.
+        for invalid in ["ftp://rythm.example.com", "not a url"] {
+            assert!(api_profile(invalid).validate().is_err(), "{invalid}");
         }
     }
 }

@@ -4,7 +4,8 @@
 //! a restore says that no safety backup is taken, offers a download of the current state and
 //! hides the options the platform ignores; the result says so again. A download cancelled
 //! while its native save dialog is open (the real GTK dialog here) clears the job within a
-//! second and closes the dialog. The token goes to the OS keychain: run under
+//! second and closes the dialog, and only its own: a second download's dialog waits for the
+//! first's answer. The token goes to the OS keychain: run under
 //! `keyctl session -` (scripts/test.sh does).
 
 use std::process::Command;
@@ -18,14 +19,33 @@ use crate::support::ui::{
 };
 use crate::support::{App, AppOptions, PlatformServer};
 
+/// How many windows titled `title` are shown on the app's display. (A dialog that was
+/// closed may stay behind, unmapped, under the same title: each window is asked.)
+fn shown_windows(app: &App, title: &str) -> usize {
+    let xwininfo = |args: &[&str]| {
+        Command::new("xwininfo")
+            .args(["-display", app.display_name()])
+            .args(args)
+            .output()
+            .expect("xwininfo runs (package x11-utils; scripts/test.sh installs it)")
+    };
+    let tree = xwininfo(&["-root", "-tree"]);
+    let quoted = format!("\"{title}\"");
+    String::from_utf8_lossy(&tree.stdout)
+        .lines()
+        .filter(|line| line.contains(&quoted))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|window| {
+            let info = xwininfo(&["-id", window]);
+            // Gone meanwhile: an error; closed but not yet destroyed: not viewable.
+            info.status.success() && String::from_utf8_lossy(&info.stdout).contains("IsViewable")
+        })
+        .count()
+}
+
 /// Whether a window titled `title` is shown on the app's display.
 fn has_window(app: &App, title: &str) -> bool {
-    let info = Command::new("xwininfo")
-        .args(["-display", app.display_name(), "-name", title])
-        .output()
-        .expect("xwininfo runs (package x11-utils; scripts/test.sh installs it)");
-    // No such window: an error; one that is closed but not yet destroyed: not viewable.
-    info.status.success() && String::from_utf8_lossy(&info.stdout).contains("IsViewable")
+    shown_windows(app, title) > 0
 }
 
 fn is_shown(app: &App, testid: &str) -> bool {
@@ -193,4 +213,60 @@ fn the_rythm_platform_through_the_ui() {
     assert_eq!(downloads, 0, "nothing was downloaded");
     // And the next download can start (the profile's slot is free).
     assert!(!is_disabled(&app, &id(&format!("download-{newest}"))));
+
+    // One save dialog at a time: a download of another profile waits for the open dialog's
+    // answer, and cancelling that download closes nothing of the first one's.
+    app.click(&id(&format!("download-{newest}")));
+    app.wait_until("the save dialog", LONG, || has_window(&app, "Save backup"));
+    app.invoke(
+        "save_profile",
+        serde_json::json!({"input": {"name": "rythm-2",
+            "mode": {"type": "api", "baseUrl": platform.peer.url, "email": ADMIN_EMAIL},
+            "password": ADMIN_PASSWORD}}),
+    )
+    .expect("a second profile of the platform");
+    app.execute(
+        "const [profile, name] = arguments;
+         const channel = window.__TAURI_INTERNALS__.transformCallback(() => {});
+         window.__secondDownload = null;
+         window.__TAURI_INTERNALS__.invoke('download_backup',
+             {profile, name, jobId: 'e2e-second-download', onEvent: '__CHANNEL__:' + channel})
+           .then((ok) => { window.__secondDownload = {ok}; },
+                 (err) => { window.__secondDownload = {err}; });
+         return true;",
+        vec!["rythm-2".into(), newest.to_string().into()],
+    );
+    // Time for a second dialog to open, were it allowed to.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        shown_windows(&app, "Save backup"),
+        1,
+        "a second save dialog opened beside the first"
+    );
+    let second = app
+        .invoke(
+            "cancel_job",
+            serde_json::json!({"jobId": "e2e-second-download"}),
+        )
+        .expect("cancel_job");
+    assert_eq!(second, true, "the second download was running");
+    app.wait_until("the second download to end", LONG, || {
+        !app.execute("return window.__secondDownload", vec![])
+            .is_null()
+    });
+    let answer = app.execute("return window.__secondDownload", vec![]);
+    assert_eq!(answer["err"]["code"], "cancelled", "{answer}");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        shown_windows(&app, "Save backup"),
+        1,
+        "cancelling the waiting download closed the first one's dialog"
+    );
+    app.execute(
+        "document.querySelector(arguments[0]).click()",
+        vec![id("job-cancel").into()],
+    );
+    app.wait_until("the dialog to close", Duration::from_secs(5), || {
+        !has_window(&app, "Save backup")
+    });
 }

@@ -3,10 +3,12 @@
 //! the first profile saved asks for a new master password, and Settings names the encrypted
 //! file. With an encrypted file already holding the secrets: the unlock dialog at start (a
 //! wrong password refused), a change of master password, and the move into the OS keychain
-//! (here the kernel keyring of the tests' session) from Settings. Neither a database password
-//! nor a master password may appear in the page or in the app's files in clear.
+//! (here the kernel keyring of the tests' session) from Settings; and a move made by another
+//! program while the app waits, locked, which it must not undo by making a new file. Neither
+//! a database password nor a master password may appear in the page or in the app's files in
+//! clear.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,8 +23,9 @@ use serde_json::json;
 use crate::support::ui::{assert_secret_nowhere, dismiss_toasts, id, is_disabled, wait_passed};
 use crate::support::{App, AppOptions, TestDb};
 
-/// `keyctl session _uid_ses.UID` without the D-Bus variables: the app then finds no OS
-/// keychain, as in a login shell without a session keyring (even on a desktop with one).
+/// `keyctl session _uid_ses.UID` without the D-Bus variables and without `RYTHM_KEYCHAIN`:
+/// the app then finds no OS keychain, as in a login shell without a session keyring on a
+/// fresh machine (even on a desktop with one).
 fn no_keychain() -> Vec<String> {
     let uid = std::process::Command::new("id")
         .arg("-u")
@@ -36,6 +39,8 @@ fn no_keychain() -> Vec<String> {
         "DBUS_SESSION_BUS_ADDRESS",
         "-u",
         "XDG_RUNTIME_DIR",
+        "-u",
+        "RYTHM_KEYCHAIN",
         "keyctl",
         "session",
     ]
@@ -135,21 +140,22 @@ impl MasterPasswordPrompt for Master {
     }
 }
 
-#[test]
-fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
-    let db = TestDb::create();
-    let backups = tempfile::tempdir().unwrap();
-    let (first, second) = ("first e2e master password", "second e2e master password");
-    let name = format!("e2e-move-{:08x}", rand::random::<u32>());
-    // A home whose secrets are in the encrypted file (made on a machine without keychain).
+/// A home whose profile `name` keeps its database password in the encrypted file under
+/// `master` (made on a machine without keychain); the file's path.
+fn home_with_encrypted_file(
+    db: &TestDb,
+    backups: &Path,
+    name: &str,
+    master: &'static str,
+) -> (tempfile::TempDir, PathBuf) {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config/rythm-backup");
     let file_store = Keychain::encrypted_file(config.join("secrets.vault"));
-    file_store.set_prompt(Arc::new(Master(first)));
+    file_store.set_prompt(Arc::new(Master(master)));
     let profiles = Profiles::new(&config, file_store);
     profiles
         .save(&Profile {
-            name: name.clone(),
+            name: name.to_owned(),
             mode: ProfileMode::Direct {
                 database: DatabaseSettings {
                     host: db.host.clone(),
@@ -159,7 +165,7 @@ fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
                     sslmode: None,
                 },
                 storage: StorageSettings::Local {
-                    dir: backups.path().to_owned(),
+                    dir: backups.to_owned(),
                 },
             },
             settings: ProfileSettings::default(),
@@ -168,12 +174,21 @@ fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
         .unwrap();
     profiles
         .set_secret(
-            &name,
+            name,
             SecretKind::DbPassword,
             &Sensitive::new(db.password.clone()),
         )
         .unwrap();
-    let file = config.join("secrets.vault");
+    (home, config.join("secrets.vault"))
+}
+
+#[test]
+fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
+    let db = TestDb::create();
+    let backups = tempfile::tempdir().unwrap();
+    let (first, second) = ("first e2e master password", "second e2e master password");
+    let name = format!("e2e-move-{:08x}", rand::random::<u32>());
+    let (home, file) = home_with_encrypted_file(&db, backups.path(), &name, first);
 
     // The OS keychain works here (the tests' session keyring), but the file holds the
     // secrets in use: the app asks for its master password at start.
@@ -261,4 +276,74 @@ fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
     for secret in [first, second, db.password.as_str()] {
         assert!(!page.contains(secret), "a secret is in the page");
     }
+}
+
+/// The app starts on the encrypted file and waits, locked, while a command moves the secrets
+/// into the OS keychain (`rythm-backup secrets move-to-keychain`). Settings still offers
+/// Unlock; clicking it reads the store again and says that the secrets moved, asking for no
+/// password, and the app refuses to make a new, empty file that would hide them.
+#[test]
+fn ui_a_move_by_another_program_is_never_undone_by_a_new_file() {
+    let db = TestDb::create();
+    let backups = tempfile::tempdir().unwrap();
+    let master = "e2e master password of a moved file";
+    let name = format!("e2e-moved-{:08x}", rand::random::<u32>());
+    let (home, file) = home_with_encrypted_file(&db, backups.path(), &name, master);
+    let app = App::start_with(AppOptions::new().home(home));
+    app.find(&id("unlock-modal"));
+    app.click(&id("unlock-later"));
+    app.wait_gone(&id("unlock-modal"), Duration::from_secs(10));
+    app.click(&id("nav-settings"));
+    app.find(&id("settings-unlock"));
+
+    // Another program (the CLI) moves the secrets meanwhile.
+    let mover = Keychain::encrypted_file(&file);
+    mover.set_prompt(Arc::new(Master(master)));
+    let moved = mover.move_to_os_keychain();
+    assert!(!file.exists());
+
+    app.click(&id("settings-unlock"));
+    let notice = app.wait_for_text(
+        &id("secrets-moved"),
+        "removed by another program",
+        Duration::from_secs(10),
+    );
+    let unlock_shown = app.exists(&id("unlock-modal"));
+    app.screenshot("26-secrets-moved");
+    app.click(&id("secrets-moved-close"));
+    // Even a direct call with the old master password makes no file.
+    let unlock = app.invoke("unlock_secrets", json!({ "password": master }));
+    let checks = app.invoke("test_connection", json!({ "name": name }));
+    let file_came_back = file.exists();
+    let in_keychain = Keychain::os().load(&name, SecretKind::DbPassword);
+    Keychain::os().delete_all(&name).unwrap();
+
+    assert_eq!(moved.unwrap().moved, 1);
+    assert!(notice.contains("Start the app again"), "{notice}");
+    assert!(
+        !unlock_shown,
+        "a password was asked for a file that is gone"
+    );
+    let error = unlock.expect_err("unlocking a removed file");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("removed by another program"),
+        "{error}"
+    );
+    assert!(!file_came_back, "a new file hides the moved secrets");
+    let checks = checks.expect("test_connection answers");
+    assert_eq!(checks[0]["ok"], false, "{checks}");
+    assert!(
+        checks[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("removed by another program"),
+        "{checks}"
+    );
+    assert_eq!(
+        in_keychain.unwrap(),
+        Some(Sensitive::new(db.password.clone()))
+    );
 }

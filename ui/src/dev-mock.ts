@@ -423,6 +423,7 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
       reason: null,
       file: "/home/admin/.config/rythm-backup/secrets.vault",
       fileExists: false,
+      fileRemoved: false,
       unlocked: true,
       fileEntries: 0,
       osKeychain: "Secret Service",

@@ -4,9 +4,9 @@
 //! overrides it), written atomically; passwords, tokens and connection strings live in the
 //! OS keychain through `secrets`. `Profiles::open` turns a profile into a `Box<dyn Backups>`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ use crate::secrets::{Keychain, SecretKind, Sensitive};
 const FILE_NAME: &str = "profiles.json";
 const LOCK_FILE_NAME: &str = "profiles.json.lock";
 const FILE_VERSION: u32 = 1;
+/// How long a change waits for another program's change of `profiles.json` to finish.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// A named way to reach backups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -358,7 +360,10 @@ impl Profiles {
     pub fn remember_server_database(&self, name: &str, database: &str) -> Result<()> {
         validate_profile_name(name)?;
         let database = database.trim();
+        // Read, change and write under both locks, like `save`: this runs after every API
+        // backup, and must not write back a list that another process has added to meanwhile.
         let _edit = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let _other_processes = self.lock_file()?;
         let mut profiles = self.list()?;
         let Some(profile) = profiles.iter_mut().find(|p| p.name == name) else {
             return Ok(());
@@ -499,20 +504,12 @@ impl Profiles {
     /// An exclusive lock on `profiles.json.lock` while a change reads and writes the file, so
     /// that changes from several processes at once (the app and CLI commands) all land.
     fn lock_file(&self) -> Result<std::fs::File> {
-        use fs4::fs_std::FileExt;
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
         let path = self.dir.join(LOCK_FILE_NAME);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", &path, e))?;
-        FileExt::lock_exclusive(&file).map_err(|e| Error::io("cannot lock", &path, e))?;
-        Ok(file)
+        crate::fsmode::lock_exclusive(&path, LOCK_WAIT)
+            .map_err(|e| Error::io("cannot lock", &path, e))
     }
 
-    /// Writes the file atomically: a temporary file in the same folder, renamed over it.
+    /// Writes the file atomically (owner-only): see `fsmode::write_private_atomic`.
     fn write(&self, mut profiles: Vec<Profile>) -> Result<()> {
         profiles.sort_by(|a, b| a.name.cmp(&b.name));
         let file = ProfilesFile {
@@ -522,16 +519,9 @@ impl Profiles {
         let mut json = serde_json::to_vec_pretty(&file)
             .map_err(|e| Error::Internal(format!("cannot encode the profiles: {e}")))?;
         json.push(b'\n');
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
         let path = self.file();
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|e| Error::io("cannot write", &self.dir, e))?;
-        temp.write_all(&json)
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(|e| Error::io("cannot write", temp.path(), e))?;
-        temp.persist(&path)
-            .map_err(|e| Error::io("cannot replace", &path, e.error))?;
-        Ok(())
+        crate::fsmode::write_private_atomic(&path, &json)
+            .map_err(|e| Error::io("cannot write", &path, e))
     }
 }
 

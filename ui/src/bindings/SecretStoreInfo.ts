@@ -23,8 +23,13 @@ reason: string | null,
  */
 file: string | null, fileExists: boolean, 
 /**
- * The encrypted file's master password was given in this process (always true for the
- * OS keychain).
+ * The encrypted file this process used is gone: another program moved the secrets
+ * away. Nothing is saved until the program starts again (no new file is made).
+ */
+fileRemoved: boolean, 
+/**
+ * The encrypted file's master password was given in this process and still opens it
+ * (not after another program changed it); always true for the OS keychain.
  */
 unlocked: boolean, 
 /**

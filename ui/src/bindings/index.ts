@@ -42,3 +42,4 @@ export type { TokenInfo } from "./TokenInfo";
 export type { UiError } from "./UiError";
 export type { UpdateEvent } from "./UpdateEvent";
 export type { UpdateInfo } from "./UpdateInfo";
+export { MIN_MASTER_PASSWORD_CHARS } from "./constants";

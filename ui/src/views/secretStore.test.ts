@@ -4,14 +4,17 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { SecretStoreInfo } from "../bindings";
 
 const unlockSecretsApi = vi.fn();
+/** What the app answers when the page reads the store again (`secret_store`). */
+let current: SecretStoreInfo;
 vi.mock("../api", () => ({
-  secretStore: vi.fn(async () => fileStore({})),
+  secretStore: vi.fn(async () => current),
   unlockSecrets: (...args: unknown[]) => unlockSecretsApi(...args),
   listProfiles: vi.fn(async () => []),
   saveSettings: vi.fn(async () => undefined),
 }));
 
-const { needsUnlock, secretStore, unlockSecrets, welcomeStoreNote } = await import("./secretStore");
+const { charCount, needsUnlock, secretStore, unlockSecrets, welcomeStoreNote } = await import("./secretStore");
+const { MIN_MASTER_PASSWORD_CHARS } = await import("../bindings");
 
 function fileStore(over: Partial<SecretStoreInfo>): SecretStoreInfo {
   return {
@@ -21,6 +24,7 @@ function fileStore(over: Partial<SecretStoreInfo>): SecretStoreInfo {
     reason: "no OS keychain is available: no D-Bus",
     file: "/home/a/.config/rythm-backup/secrets.vault",
     fileExists: true,
+    fileRemoved: false,
     unlocked: false,
     fileEntries: 2,
     osKeychain: null,
@@ -38,9 +42,16 @@ const byTestId = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
+/** The store as the page last knew it, and as the app answers now. */
+function given(info: SecretStoreInfo): void {
+  secretStore.set(info);
+  current = info;
+}
+
 beforeEach(() => {
   document.body.replaceChildren(Object.assign(document.createElement("div"), { id: "app" }));
   unlockSecretsApi.mockReset();
+  given(fileStore({}));
 });
 
 describe("the secret store in the UI", () => {
@@ -60,7 +71,7 @@ describe("the secret store in the UI", () => {
   });
 
   it("shares one dialog between callers, keeps a wrong password out of the page, and unlocks", async () => {
-    secretStore.set(fileStore({}));
+    given(fileStore({}));
     unlockSecretsApi.mockRejectedValueOnce({ code: "secrets_locked", message: "the master password does not open the encrypted secrets file X" });
     unlockSecretsApi.mockResolvedValueOnce(fileStore({ unlocked: true }));
     const first = unlockSecrets();
@@ -87,7 +98,7 @@ describe("the secret store in the UI", () => {
   });
 
   it("asks for a new master password twice and refuses short or differing ones", async () => {
-    secretStore.set(fileStore({ fileExists: false }));
+    given(fileStore({ fileExists: false }));
     unlockSecretsApi.mockResolvedValueOnce(fileStore({ unlocked: true }));
     const done = unlockSecrets();
     await flush();
@@ -111,10 +122,65 @@ describe("the secret store in the UI", () => {
   });
 
   it("resolves false when the person chooses Not now", async () => {
-    secretStore.set(fileStore({}));
+    given(fileStore({}));
     const done = unlockSecrets();
     await flush();
     byTestId("unlock-later").click();
     expect(await done).toBe(false);
+  });
+
+  it("reads the store again first: a file another program removed asks for no password", async () => {
+    // The page still thinks the file exists and is locked; meanwhile a command moved the secrets.
+    secretStore.set(fileStore({}));
+    current = fileStore({
+      fileExists: false,
+      fileRemoved: true,
+      summary: "The encrypted file /home/a/.config/rythm-backup/secrets.vault that held the secrets was removed by another program (were the secrets moved to the OS keychain?). Start the app again to use the store that holds them now; nothing is saved until then.",
+    });
+    const done = unlockSecrets();
+    await flush();
+    expect(document.querySelector('[data-testid="unlock-modal"]')).toBeNull();
+    expect(document.querySelector('[data-testid="master-password"]')).toBeNull();
+    expect(byTestId("secrets-moved").textContent).toContain("Start the app again");
+    byTestId("secrets-moved-close").click();
+    expect(await done).toBe(false);
+    expect(unlockSecretsApi).not.toHaveBeenCalled();
+    expect(secretStore.value?.fileRemoved).toBe(true);
+  });
+
+  it("reads the store again first: a file made meanwhile is unlocked, not created anew", async () => {
+    secretStore.set(fileStore({ fileExists: false }));
+    current = fileStore({});
+    const done = unlockSecrets();
+    await flush();
+    expect(document.querySelector('[data-testid="master-password-repeat"]')).toBeNull();
+    byTestId("unlock-later").click();
+    expect(await done).toBe(false);
+    // Unlocked by now (another window, or the OS keychain): nothing to ask.
+    current = fileStore({ unlocked: true });
+    expect(await unlockSecrets()).toBe(true);
+    expect(document.querySelector('[data-testid="unlock-modal"]')).toBeNull();
+  });
+
+  it("counts a new master password in characters, as the app does", async () => {
+    expect(MIN_MASTER_PASSWORD_CHARS).toBe(8);
+    // Four keys are eight UTF-16 units but four characters: too short for the app.
+    expect(charCount("🔑🔑🔑🔑")).toBe(4);
+    given(fileStore({ fileExists: false }));
+    unlockSecretsApi.mockResolvedValueOnce(fileStore({ unlocked: true }));
+    const done = unlockSecrets();
+    await flush();
+    expect(byTestId("unlock-modal").textContent).toContain(`At least ${MIN_MASTER_PASSWORD_CHARS} characters`);
+    byTestId<HTMLInputElement>("master-password").value = "🔑🔑🔑🔑";
+    byTestId<HTMLInputElement>("master-password-repeat").value = "🔑🔑🔑🔑";
+    byTestId("unlock-submit").click();
+    await flush();
+    expect(unlockSecretsApi).not.toHaveBeenCalled();
+    byTestId<HTMLInputElement>("master-password").value = "🔑🔑🔑🔑🔑🔑🔑🔑";
+    byTestId<HTMLInputElement>("master-password-repeat").value = "🔑🔑🔑🔑🔑🔑🔑🔑";
+    byTestId("unlock-submit").click();
+    await flush();
+    expect(unlockSecretsApi).toHaveBeenCalledWith("🔑🔑🔑🔑🔑🔑🔑🔑");
+    expect(await done).toBe(true);
   });
 });

@@ -5,6 +5,7 @@
 // no master password stays in the page.
 
 import * as api from "../api";
+import { MIN_MASTER_PASSWORD_CHARS as MIN_CHARS } from "../bindings";
 import type { SecretStoreInfo } from "../bindings";
 import { loadProfiles } from "../state";
 import { h, replace, Scope, setDisabled } from "../ui/dom";
@@ -13,7 +14,10 @@ import { errorToast, toast } from "../ui/toast";
 import { button, callout, errorBox, facts, field } from "../ui/widgets";
 import { Signal } from "../ui/signal";
 
-const MIN_CHARS = 8;
+/** Characters as Rust's `chars()` counts them (code points), not UTF-16 units. */
+export function charCount(text: string): number {
+  return [...text].length;
+}
 
 export const secretStore = new Signal<SecretStoreInfo | null>(null);
 
@@ -44,18 +48,37 @@ let pending: Promise<boolean> | null = null;
 /**
  * Asks for the master password: to open the existing encrypted file, or to choose one for a new
  * file (typed twice). Resolves `true` once unlocked, `false` when the person chose "Not now".
- * Concurrent callers share one dialog.
+ * Concurrent callers share one dialog. The store is read again first: another program may have
+ * created the file, unlocked nothing, or moved the secrets away (then nothing is asked, since a
+ * new file would hide them; the person is told to start the app again).
  */
 export function unlockSecrets(): Promise<boolean> {
   pending ??= (async () => {
-    const info = secretStore.value ?? (await refreshSecretStore());
+    const info = (await refreshSecretStore()) ?? secretStore.value;
     try {
+      if (info?.fileRemoved) return await showRemoved(info);
+      if (info?.unlocked) return true;
       return await showUnlock(info);
     } finally {
       pending = null;
     }
   })();
   return pending;
+}
+
+/** The encrypted file this app used was removed by another program: nothing to unlock. */
+function showRemoved(info: SecretStoreInfo): Promise<boolean> {
+  return new Promise((resolve) => {
+    const modal = openModal({
+      title: "The secrets have moved",
+      subtitle: "Another program changed where they are kept",
+      testid: "secrets-moved-modal",
+      size: "sm",
+      onClose: () => resolve(false),
+    });
+    modal.setBody(h("p", { class: "modal-lead", testid: "secrets-moved", text: info.summary }));
+    modal.setFooter(button({ label: "Close", variant: "primary", testid: "secrets-moved-close", onClick: () => modal.close() }));
+  });
 }
 
 function showUnlock(info: SecretStoreInfo | null): Promise<boolean> {
@@ -96,7 +119,7 @@ function showUnlock(info: SecretStoreInfo | null): Promise<boolean> {
       repeat?.setError(null);
       slot.replaceChildren();
       const value = password.input.value;
-      if (creating && value.length < MIN_CHARS) {
+      if (creating && charCount(value) < MIN_CHARS) {
         password.setError(`At least ${MIN_CHARS} characters.`);
         password.input.focus();
         return;
@@ -162,7 +185,7 @@ function changePassword(onDone: () => void): void {
     slot.replaceChildren();
     next.setError(null);
     repeat.setError(null);
-    if (next.input.value.length < MIN_CHARS) return next.setError(`At least ${MIN_CHARS} characters.`);
+    if (charCount(next.input.value) < MIN_CHARS) return next.setError(`At least ${MIN_CHARS} characters.`);
     if (next.input.value !== repeat.input.value) return repeat.setError("The two passwords differ.");
     const [oldValue, newValue] = [current.input.value, next.input.value];
     for (const f of [current, next, repeat]) f.input.value = "";

@@ -48,7 +48,8 @@ pub async fn secrets(ctx: &Ctx, action: SecretsAction) -> Result<(), Error> {
             .await;
         }
         SecretsAction::ChangeMasterPassword { new_password_stdin } => {
-            let file = keychain.info().file.unwrap_or_default();
+            // Nothing to change (the OS keychain, no file yet): say so before asking anything.
+            let file = keychain.master_password_file()?;
             let current = match master_password_from_env()? {
                 Some(password) => password,
                 None => TerminalMasterPrompt

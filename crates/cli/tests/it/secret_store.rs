@@ -1,10 +1,13 @@
-//! Life without an OS keychain: the binary run with no usable session keyring and no D-Bus
-//! (the state of a plain SSH shell here; `keyctl session _uid_ses.UID` puts a process back
-//! into it inside the tests' own session keyring). Profiles then keep their secrets in the
+//! Life without an OS keychain: the binary run with no usable session keyring, no D-Bus and
+//! no `RYTHM_KEYCHAIN` (the state of a plain SSH shell here; `keyctl session _uid_ses.UID`
+//! puts a process back into it inside the tests' own session keyring). Profiles then keep
+//! their secrets in the
 //! encrypted file, unlocked by `RYTHM_MASTER_PASSWORD_FILE` (there is no terminal); `profile
 //! show` and `secrets status` say so and why; a wrong master password is a clear error that
 //! leaks nothing; parallel commands lose nothing; the master password changes; and, once a
 //! keychain is there (the tests' session keyring), `secrets move-to-keychain` moves them.
+
+mod processes;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,9 +17,9 @@ use serde_json::Value;
 
 use crate::support::{pg, random_hex, Cli};
 
-/// `setsid -w keyctl session _uid_ses.UID`: no terminal, and the user's default session
-/// keyring, in which the kernel keyring cannot keep keys (as in a login without a session
-/// keyring).
+/// `setsid -w keyctl session _uid_ses.UID env -u RYTHM_KEYCHAIN`: no terminal, the user's
+/// default session keyring, in which the kernel keyring cannot keep keys (as in a login
+/// without a session keyring), and no request for the kernel keyring (a fresh machine).
 fn without_keyring() -> Vec<String> {
     let uid = std::process::Command::new("id")
         .arg("-u")
@@ -28,6 +31,7 @@ fn without_keyring() -> Vec<String> {
         .into_iter()
         .map(str::to_owned)
         .chain([format!("_uid_ses.{uid}")])
+        .chain(["env", "-u", crate::support::KEYCHAIN_VAR].map(str::to_owned))
         .collect()
 }
 
@@ -205,7 +209,7 @@ fn without_a_keychain_profiles_keep_their_secrets_in_the_encrypted_file() {
         "{shown_text}"
     );
     assert!(
-        shown_text.contains("no usable session keyring"),
+        shown_text.contains("forgets its secrets at reboot"),
         "{shown_text}"
     );
     let status = json(&run(

@@ -114,6 +114,9 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+/// Picks the Linux OS keychain (`kernel` or `secret-service`).
+pub const KEYCHAIN_VAR: &str = "RYTHM_KEYCHAIN";
+
 impl Cli {
     /// No database and no storage configured; runs in an empty temp dir.
     pub fn bare() -> Cli {
@@ -130,6 +133,11 @@ impl Cli {
         }
         let tmp = tempfile::tempdir().expect("a temp dir");
         vars.insert("TMPDIR".to_owned(), tmp.path().display().to_string());
+        // The tests' choice of OS keychain: scripts/test.sh asks for the kernel keyring of
+        // their session keyring, which is never chosen unasked (it forgets at reboot).
+        if let Ok(store) = std::env::var(KEYCHAIN_VAR) {
+            vars.insert(KEYCHAIN_VAR.to_owned(), store);
+        }
         Cli {
             vars,
             cwd: cwd_dir.path().to_owned(),
@@ -160,6 +168,13 @@ impl Cli {
             "{key} is set by Cli"
         );
         self.vars.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Without the variable `key` (e.g. `RYTHM_KEYCHAIN`, passed on from the tests' own
+    /// environment).
+    pub fn without(mut self, key: &str) -> Cli {
+        self.vars.remove(key);
         self
     }
 

@@ -1,12 +1,13 @@
 //! Secrets: passwords, keys and tokens. `Sensitive<T>` keeps them out of Debug and Display
-//! output, so a stray `{:?}` in a log line or an error cannot leak them; `Keychain` keeps
-//! them at rest. This is the only module that knows where secrets live:
+//! output, so a stray `{:?}` in a log line or an error cannot leak them, and wipes its value
+//! when dropped; `Keychain` keeps them at rest. This is the only module that knows where
+//! secrets live:
 //!
-//! - `os`: the OS keychain (macOS Keychain, Windows Credential Manager, Secret Service or
-//!   the Linux kernel keyring), the only file that touches the `keyring` crate;
+//! - `os`: the OS keychain (macOS Keychain, Windows Credential Manager, the Secret Service,
+//!   or on request the Linux kernel keyring), the only file that touches the `keyring` crate;
 //! - `vault`: the encrypted file `secrets.vault` in the config folder, the fallback when no
 //!   OS keychain is reachable, unlocked by a master password (`master` says where it comes
-//!   from);
+//!   from; `sealed` is its format and cryptography);
 //! - `store`: which of the two a process uses, and why (`SecretStoreInfo`);
 //! - `migrate`: moving the file's secrets into the OS keychain.
 //!
@@ -17,10 +18,13 @@
 mod master;
 mod migrate;
 mod os;
+mod sealed;
 mod store;
 mod vault;
 
 use std::fmt;
+
+use zeroize::Zeroize;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,14 +35,25 @@ pub use master::{
     MASTER_PASSWORD_FILE_VAR,
 };
 pub use migrate::MoveOutcome;
+pub use sealed::MIN_MASTER_PASSWORD_CHARS;
 pub use store::{Keychain, SecretStoreInfo, SecretStoreKind, SECRET_STORE_VAR, VAULT_FILE_NAME};
-pub use vault::MIN_MASTER_PASSWORD_CHARS;
 
 /// A value that must never be printed. Read it with `expose()` only where it is used.
+///
+/// Its memory is overwritten with zeros when it is dropped. That narrows, not closes, the
+/// time a secret sits in memory: copies that libraries make of what `expose()` hands them
+/// (the keychain's, HTTP headers, a child's environment, the IPC message a desktop command
+/// arrived in) are theirs, and are not wiped.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Sensitive<T>(T);
+pub struct Sensitive<T: Zeroize>(T);
 
-impl<T> Sensitive<T> {
+impl<T: Zeroize> Drop for Sensitive<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> Sensitive<T> {
     pub fn new(value: T) -> Self {
         Sensitive(value)
     }
@@ -49,19 +64,19 @@ impl<T> Sensitive<T> {
     }
 }
 
-impl<T> From<T> for Sensitive<T> {
+impl<T: Zeroize> From<T> for Sensitive<T> {
     fn from(value: T) -> Self {
         Sensitive(value)
     }
 }
 
-impl<T> fmt::Debug for Sensitive<T> {
+impl<T: Zeroize> fmt::Debug for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
 }
 
-impl<T> fmt::Display for Sensitive<T> {
+impl<T: Zeroize> fmt::Display for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
@@ -133,9 +148,17 @@ pub enum KeychainError {
     /// cannot be told apart, on purpose).
     #[error("the master password does not open the encrypted secrets file {file}")]
     WrongMasterPassword { file: String },
+    /// The encrypted file this process was using is gone: another program moved the secrets
+    /// (to the OS keychain, most likely). Nothing is written in its place.
+    #[error(
+        "the encrypted secrets file {file} was removed by another program (were the secrets \
+         moved to the OS keychain?); nothing was saved in its place: start this program again \
+         to use the store that holds them now"
+    )]
+    Removed { file: String },
     #[error(
         "a master password needs at least {} characters",
-        vault::MIN_MASTER_PASSWORD_CHARS
+        sealed::MIN_MASTER_PASSWORD_CHARS
     )]
     WeakMasterPassword,
     #[error("the master password file {file} (RYTHM_MASTER_PASSWORD_FILE): {reason}")]
@@ -164,9 +187,9 @@ impl KeychainError {
             KeychainError::WeakMasterPassword | KeychainError::NotApplicable(_) => {
                 ErrorCode::InvalidInput
             }
-            KeychainError::MasterPasswordFile { .. } | KeychainError::Vault { .. } => {
-                ErrorCode::Config
-            }
+            KeychainError::MasterPasswordFile { .. }
+            | KeychainError::Vault { .. }
+            | KeychainError::Removed { .. } => ErrorCode::Config,
         }
     }
 }
@@ -180,6 +203,27 @@ mod tests {
         let s = Sensitive::new("hunter2".to_string());
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_dropped_secret_is_wiped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        // A value that records being wiped (a String's bytes are zeroed by `zeroize` itself).
+        struct Probe(Arc<AtomicBool>);
+        impl Zeroize for Probe {
+            fn zeroize(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let wiped = Arc::new(AtomicBool::new(false));
+        let secret = Sensitive::new(Probe(wiped.clone()));
+        assert!(!wiped.load(Ordering::SeqCst));
+        drop(secret);
+        assert!(
+            wiped.load(Ordering::SeqCst),
+            "dropping a Sensitive wipes its value"
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The OS keychain through the `keyring` crate: the macOS Keychain, the Windows Credential
-//! Manager, and on Linux the Secret Service or the kernel keyring (probed once per process).
+//! Manager, and on Linux the Secret Service, or the kernel keyring when `RYTHM_KEYCHAIN=kernel`
+//! asks for it (chosen once per process). A store that does not keep secrets until they are
+//! deleted is never chosen on its own: the kernel keyring keeps them in kernel memory only,
+//! gone at reboot (keyring's `CredentialPersistence::UntilReboot`; a persistent keyring also
+//! expires after days), so without the Secret Service the encrypted file is used instead.
 //! The only file that touches `keyring`.
 
 #[cfg(not(target_os = "linux"))]
@@ -84,12 +88,13 @@ fn entry(account: &str) -> Result<(Entry, &'static str), KeychainError> {
     Ok((entry, store))
 }
 
-/// Linux: the Secret Service when a session bus offers it, else the kernel keyring; probed
-/// once per process.
+/// Linux: the Secret Service when a session bus offers it; the kernel keyring only when asked
+/// for. Chosen once per process.
 #[cfg(target_os = "linux")]
 mod linux {
     use std::sync::OnceLock;
 
+    use keyring::credential::CredentialPersistence;
     use keyring::keyutils::KeyutilsCredential;
     use keyring::secret_service::SsCredential;
     use keyring::{Entry, Error as KeyringError};
@@ -146,33 +151,60 @@ mod linux {
         })
     }
 
+    /// The setting that picks the Linux store: `secret-service`, or `kernel` for the kernel
+    /// keyring (which forgets everything at reboot); unset, the Secret Service or nothing.
+    const KEYCHAIN_VAR: &str = "RYTHM_KEYCHAIN";
+
     fn choose() -> Result<Store, String> {
-        match std::env::var("RYTHM_KEYCHAIN")
-            .ok()
-            .as_deref()
-            .map(str::trim)
-        {
-            Some("secret-service") => return Ok(Store::SecretService),
-            Some("kernel") | Some("keyutils") => return Ok(Store::KernelKeyring),
-            Some("") | None => {}
-            Some(other) => {
-                return Err(format!(
-                    "RYTHM_KEYCHAIN={other:?} names no store (use secret-service or kernel)"
-                ))
+        choose_from(
+            std::env::var(KEYCHAIN_VAR).ok().as_deref(),
+            probe_secret_service,
+            probe_kernel_keyring,
+        )
+    }
+
+    /// Whether the kernel keyring keeps what it is given until it is deleted, as `keyring`
+    /// describes it (3.6: no, until reboot).
+    fn kernel_keyring_lasts() -> bool {
+        matches!(
+            keyring::keyutils::default_credential_builder().persistence(),
+            CredentialPersistence::UntilDelete
+        )
+    }
+
+    /// The rule, given the setting and the two probes.
+    fn choose_from(
+        setting: Option<&str>,
+        secret_service: impl FnOnce() -> Result<(), String>,
+        kernel: impl FnOnce() -> Result<(), String>,
+    ) -> Result<Store, String> {
+        match setting.map(str::trim) {
+            Some("secret-service") => Ok(Store::SecretService),
+            // Asked for by name: used, once it shows that it keeps a key in this session.
+            Some("kernel") | Some("keyutils") => kernel()
+                .map(|()| Store::KernelKeyring)
+                .map_err(|e| format!("the kernel keyring ({KEYCHAIN_VAR}=kernel) {e}")),
+            Some("") | None => {
+                let secret_service = match secret_service() {
+                    Ok(()) => return Ok(Store::SecretService),
+                    Err(e) => e,
+                };
+                if !kernel_keyring_lasts() {
+                    return Err(format!(
+                        "the Secret Service {secret_service}; the kernel keyring is not used \
+                         on its own, because it forgets its secrets at reboot (set \
+                         {KEYCHAIN_VAR}=kernel to use it anyway)"
+                    ));
+                }
+                match kernel() {
+                    Ok(()) => Ok(Store::KernelKeyring),
+                    Err(kernel) => Err(format!(
+                        "the Secret Service {secret_service}; the kernel keyring {kernel}"
+                    )),
+                }
             }
-        }
-        let secret_service = probe_secret_service();
-        if secret_service.is_ok() {
-            return Ok(Store::SecretService);
-        }
-        match probe_kernel_keyring() {
-            Ok(()) => {
-                tracing::debug!(reason = ?secret_service.err(), "using the kernel keyring");
-                Ok(Store::KernelKeyring)
-            }
-            Err(kernel) => Err(format!(
-                "the Secret Service {}; the kernel keyring {kernel}",
-                secret_service.err().unwrap_or_default()
+            Some(other) => Err(format!(
+                "{KEYCHAIN_VAR}={other:?} names no store (use secret-service or kernel)"
             )),
         }
     }
@@ -216,6 +248,47 @@ mod linux {
             Ok(value) if value == "probe" => Ok(()),
             Ok(_) => Err("returned another value than it stored".into()),
             Err(e) => Err(format!("did not keep a test key ({e}): {HINT}")),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn works() -> Result<(), String> {
+            Ok(())
+        }
+
+        fn absent() -> Result<(), String> {
+            Err("is not reachable (no D-Bus session bus)".into())
+        }
+
+        #[test]
+        fn the_kernel_keyring_is_used_only_when_asked_for() {
+            // A headless server: no Secret Service, a kernel keyring that works. Its secrets
+            // would vanish at the next reboot, so nothing is chosen (the encrypted file is).
+            let refused = choose_from(None, absent, works).unwrap_err();
+            assert!(
+                refused.contains("forgets its secrets at reboot"),
+                "{refused}"
+            );
+            assert!(refused.contains("RYTHM_KEYCHAIN=kernel"), "{refused}");
+            assert!(refused.contains("no D-Bus session bus"), "{refused}");
+            assert_eq!(choose_from(Some(""), absent, works).unwrap_err(), refused);
+            // Asked for by name, it is used, once its probe passes.
+            assert_eq!(
+                choose_from(Some("kernel"), absent, works),
+                Ok(Store::KernelKeyring)
+            );
+            let broken = choose_from(Some("kernel"), works, || Err("did not keep a key".into()));
+            assert!(broken.unwrap_err().contains("did not keep a key"));
+            // The Secret Service keeps secrets on disk: chosen by itself.
+            assert_eq!(choose_from(None, works, works), Ok(Store::SecretService));
+            assert_eq!(
+                choose_from(Some("secret-service"), absent, works),
+                Ok(Store::SecretService)
+            );
+            assert!(choose_from(Some("gnome"), works, works).is_err());
         }
     }
 }

@@ -6,9 +6,14 @@
 //!    the secrets in use, and stays the store until they are moved to the OS keychain (one
 //!    action: `move_to_os_keychain`). Entries already in the OS keychain stay there,
 //!    untouched and unused, until then; a move overwrites those of the same name.
-//! 3. Otherwise the OS keychain, when the probe at start finds one that works.
+//! 3. Otherwise the OS keychain, when the probe at start finds one that works and keeps what
+//!    it is given (on Linux the Secret Service; the kernel keyring only when `RYTHM_KEYCHAIN=
+//!    kernel` asks for it, because it forgets everything at reboot: see `os`).
 //! 4. Otherwise the encrypted file, created with a new master password when the first secret
 //!    is saved. Never plain text.
+//!
+//! A handle that chose the file because it exists treats the file's disappearance as a move
+//! by another program (`KeychainError::Removed`), never as "nothing stored".
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::Serialize;
 
 use super::master::{self, MasterPasswordPrompt, MasterPasswordRequest};
-use super::migrate::{self, MoveOutcome};
+use super::migrate::{self, MoveOutcome, Written};
 use super::os;
 use super::vault::{MasterAnswer, Vault};
 use super::{keychain_account, KeychainError, SecretKind, Sensitive};
@@ -91,8 +96,11 @@ pub struct SecretStoreInfo {
     /// The encrypted file (whether or not it is the store in use).
     pub file: Option<PathBuf>,
     pub file_exists: bool,
-    /// The encrypted file's master password was given in this process (always true for the
-    /// OS keychain).
+    /// The encrypted file this process used is gone: another program moved the secrets
+    /// away. Nothing is saved until the program starts again (no new file is made).
+    pub file_removed: bool,
+    /// The encrypted file's master password was given in this process and still opens it
+    /// (not after another program changed it); always true for the OS keychain.
     pub unlocked: bool,
     /// How many secrets the encrypted file holds.
     pub file_entries: u32,
@@ -132,6 +140,8 @@ impl Keychain {
     /// keychain is probed here (once per process).
     pub fn for_config_dir(dir: &Path) -> Result<Self, KeychainError> {
         let path = dir.join(VAULT_FILE_NAME);
+        // A file that exists now holds the secrets in use: should it vanish later, another
+        // program moved them, and this handle must not start a new one (`Vault::new`).
         let file = |why| Backend::File {
             vault: Arc::new(Vault::new(path.clone())),
             why,
@@ -344,6 +354,32 @@ impl Keychain {
         }
     }
 
+    /// The encrypted file whose master password can be changed now, or why there is none: a
+    /// front end asks this before it asks anybody for passwords.
+    pub fn master_password_file(&self) -> Result<PathBuf, KeychainError> {
+        self.file_to_change()
+            .map(|vault| vault.path().to_path_buf())
+    }
+
+    fn file_to_change(&self) -> Result<Arc<Vault>, KeychainError> {
+        let Backend::File { vault, .. } = self.backend() else {
+            return Err(KeychainError::NotApplicable(
+                "the secrets are in the OS keychain: there is no master password to change".into(),
+            ));
+        };
+        let file = vault.path().display().to_string();
+        if vault.exists() {
+            Ok(vault)
+        } else if vault.was_removed() {
+            Err(KeychainError::Removed { file })
+        } else {
+            Err(KeychainError::NotApplicable(format!(
+                "there is no encrypted secrets file {file} yet: the first secret saved creates it \
+                 with the master password given then"
+            )))
+        }
+    }
+
     /// Re-encrypts the encrypted file under `new` after checking `current`, in one atomic
     /// replace; the number of secrets it holds.
     pub fn change_master_password(
@@ -351,12 +387,7 @@ impl Keychain {
         current: &Sensitive<String>,
         new: &Sensitive<String>,
     ) -> Result<usize, KeychainError> {
-        match self.backend() {
-            Backend::File { vault, .. } => vault.change_password(current, new),
-            _ => Err(KeychainError::NotApplicable(
-                "the secrets are in the OS keychain: there is no master password to change".into(),
-            )),
-        }
+        self.file_to_change()?.change_password(current, new)
     }
 
     /// Moves every secret of the encrypted file into the OS keychain, then deletes the file;
@@ -368,10 +399,17 @@ impl Keychain {
             return Err(KeychainError::NotApplicable(blocker));
         }
         let Backend::File { vault, .. } = self.backend() else {
-            unreachable!("a move is possible from the encrypted file only");
+            // Another thread moved them a moment ago.
+            return Err(KeychainError::NotApplicable(
+                "the secrets are in the OS keychain already".into(),
+            ));
         };
         let store = os::store_name()?;
-        let moved = vault.drain(&self.ask(&vault), migrate::copy_into_os_keychain)?;
+        let moved = vault.drain(
+            &self.ask(&vault),
+            migrate::copy_into_os_keychain,
+            Written::undo,
+        )?;
         *self
             .inner
             .backend
@@ -398,6 +436,7 @@ impl Keychain {
             reason: None,
             file: None,
             file_exists: false,
+            file_removed: false,
             unlocked: true,
             file_entries: 0,
             os_keychain,
@@ -442,6 +481,7 @@ impl Keychain {
                 info.name = "encrypted file".into();
                 info.file = Some(vault.path().to_path_buf());
                 info.file_exists = vault.exists();
+                info.file_removed = vault.was_removed();
                 info.unlocked = vault.is_unlocked();
                 info.file_entries = vault.entry_names().map(|n| n.len() as u32).unwrap_or(0);
                 let lock_words = "encrypted with a key derived from a master password \
@@ -476,7 +516,18 @@ impl Keychain {
                 };
                 info.reason = Some(reason);
                 info.summary = summary;
+                if info.file_removed {
+                    info.summary = format!(
+                        "The encrypted file {path} that held the secrets was removed by another \
+                         program (were the secrets moved to the OS keychain?). Start the app \
+                         again to use the store that holds them now; nothing is saved until \
+                         then."
+                    );
+                }
                 info.move_blocker = match (&why, &os) {
+                    _ if info.file_removed => {
+                        Some("the encrypted file was removed by another program".into())
+                    }
                     (FileWhy::Forced, _) => Some(format!(
                         "{SECRET_STORE_VAR}=file asks for the encrypted file; unset it to move \
                          the secrets"

@@ -127,26 +127,15 @@ async fn read_sidecar(path: &Path) -> Result<BlobMetadata, StorageError> {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see a
-/// half-written file.
+/// Writes `bytes` to `path` through an owner-only temporary file and a rename, so readers
+/// never see a half-written file (`fsmode::write_private_atomic`; its temporary name starts
+/// with a dot, which no backup name does, so a listing never shows it).
 async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let tmp = path.with_extension(format!("tmp-{}", rand::random::<u32>()));
-    let result = async {
-        let mut file = crate::fsmode::private_file_async()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .await?;
-        file.write_all(bytes).await?;
-        file.sync_all().await?;
-        fs::rename(&tmp, path).await
-    }
-    .await;
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp).await;
-        return Err(io_error("cannot write", path, e));
-    }
-    Ok(())
+    let (target, bytes) = (path.to_owned(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || crate::fsmode::write_private_atomic(&target, &bytes))
+        .await
+        .map_err(|e| io_error("cannot write", path, std::io::Error::other(e)))?
+        .map_err(|e| io_error("cannot write", path, e))
 }
 
 #[async_trait]

@@ -1,12 +1,13 @@
 //! The OS keychain itself: a secret is stored, read back and deleted in the real store, and
-//! the encrypted file's secrets move into it (on
-//! Linux CI: the kernel keyring inside `keyctl session -`, or the Secret Service of a
-//! private D-Bus session). With no working store this test fails, saying why; it never
+//! the encrypted file's secrets move into it, while another handle that was using the file
+//! neither brings it back nor answers "nothing stored" (on Linux CI: the kernel keyring,
+//! asked for with `RYTHM_KEYCHAIN=kernel` inside `keyctl session -`, or the Secret Service of
+//! a private D-Bus session). With no working store this test fails, saying why; it never
 //! skips.
 
 use rythm_backup_core::secrets::{
     Keychain, KeychainError, MasterPasswordPrompt, MasterPasswordRequest, SecretKind,
-    SecretStoreKind, Sensitive,
+    SecretStoreKind, Sensitive, VAULT_FILE_NAME,
 };
 
 #[test]
@@ -14,8 +15,9 @@ fn a_secret_round_trips_through_the_os_keychain() {
     let keychain = Keychain::os();
     let store = keychain.store_name().unwrap_or_else(|e| {
         panic!(
-            "{e}\nOn Linux run the tests inside a session keyring (`keyctl session - cargo \
-             test ...`, Debian package keyutils) or with an unlocked Secret Service."
+            "{e}\nOn Linux run the tests with the kernel keyring inside a session keyring \
+             (`RYTHM_KEYCHAIN=kernel keyctl session - cargo test ...`, Debian package \
+             keyutils) or with an unlocked Secret Service."
         )
     });
     eprintln!("keychain store: {store}");
@@ -79,7 +81,10 @@ fn encrypted_file(path: &std::path::Path) -> Keychain {
 
 fn os_store_or_explain() -> &'static str {
     Keychain::os().store_name().unwrap_or_else(|e| {
-        panic!("{e}\nOn Linux run the tests inside a session keyring (`keyctl session - ...`).")
+        panic!(
+            "{e}\nOn Linux run the tests with the kernel keyring inside a session keyring \
+             (`RYTHM_KEYCHAIN=kernel keyctl session - ...`) or with an unlocked Secret Service."
+        )
     })
 }
 
@@ -137,7 +142,7 @@ fn a_move_that_fails_halfway_loses_nothing_and_undoes_what_it_wrote() {
     assert_eq!(
         store, "kernel keyring",
         "this test makes the kernel keyring refuse a value; run it with the kernel keyring \
-         (no Secret Service, or RYTHM_KEYCHAIN=kernel)"
+         (RYTHM_KEYCHAIN=kernel)"
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.vault");
@@ -188,4 +193,67 @@ fn a_move_that_fails_halfway_loses_nothing_and_undoes_what_it_wrote() {
         file.load(&last, SecretKind::DbPassword).unwrap(),
         Some(huge)
     );
+}
+
+/// The desktop app started on the encrypted file and is still locked; meanwhile a command
+/// (`rythm-backup secrets move-to-keychain`) moves the secrets into the OS keychain. When its
+/// person then types the old master password, the app must not make a new, empty file, which
+/// would become every program's store and hide the moved secrets; nor may it answer "nothing
+/// stored". A program started afterwards finds the secrets in the keychain.
+#[test]
+fn a_store_using_the_file_never_brings_it_back_after_a_move_elsewhere() {
+    os_store_or_explain();
+    let config = tempfile::tempdir().unwrap();
+    let path = config.path().join(VAULT_FILE_NAME);
+    let profile = format!("it-moved-{:016x}", rand::random::<u64>());
+    let password = Sensitive::new(format!("pw-{:016x}", rand::random::<u64>()));
+    encrypted_file(&path)
+        .store(&profile, SecretKind::DbPassword, &password)
+        .unwrap();
+    // The desktop: the store picked for its folder because the file exists; still locked.
+    let desktop = Keychain::for_config_dir(config.path()).unwrap();
+    let before = desktop.info();
+    assert_eq!(before.kind, SecretStoreKind::EncryptedFile);
+    assert!(before.file_exists && !before.unlocked && !before.file_removed);
+
+    // The command moves the secrets.
+    let moved = encrypted_file(&path).move_to_os_keychain().unwrap();
+    assert_eq!(moved.moved, 1);
+
+    let master = Sensitive::new("move-test master password".to_string());
+    let unlock = desktop.unlock(&master);
+    let save = desktop.store(&profile, SecretKind::ApiToken, &password);
+    let load = desktop.load(&profile, SecretKind::DbPassword);
+    let contains = desktop.contains(&profile, SecretKind::DbPassword);
+    let info = desktop.info();
+    let file_came_back = path.exists();
+    let restarted = Keychain::for_config_dir(config.path()).unwrap();
+    let after_restart = (
+        restarted.info().kind,
+        restarted.load(&profile, SecretKind::DbPassword),
+    );
+    Keychain::os().delete_all(&profile).unwrap();
+
+    assert!(!file_came_back, "a new file hides the moved secrets");
+    for (what, error) in [
+        ("unlock", unlock.err()),
+        ("save", save.err()),
+        ("load", load.err()),
+        ("contains", contains.err()),
+    ] {
+        let error = error.unwrap_or_else(|| panic!("{what} went on as if nothing moved"));
+        assert!(
+            matches!(error, KeychainError::Removed { .. }),
+            "{what}: {error}"
+        );
+    }
+    assert!(info.file_removed && !info.file_exists, "{info:?}");
+    assert!(!info.can_move);
+    assert!(
+        info.summary.contains("removed by another program"),
+        "{}",
+        info.summary
+    );
+    assert_eq!(after_restart.0, SecretStoreKind::OsKeychain);
+    assert_eq!(after_restart.1.unwrap(), Some(password));
 }

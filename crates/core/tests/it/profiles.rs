@@ -268,6 +268,52 @@ fn profiles_saved_at_the_same_time_all_land() {
     assert_eq!(names, expected, "a concurrent save was lost");
 }
 
+/// After every API backup the profile remembers the server's database
+/// (`remember_server_database`). A backup finishing in one process while another process adds
+/// profiles must not write back the list it read before them. (Each `Profiles` here has its
+/// own in-process lock, as separate processes would; only the lock file is shared.)
+#[test]
+fn remembering_a_server_database_loses_no_profile_saved_by_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = Profiles::new(dir.path(), Keychain::in_memory());
+    backups
+        .save(&api_profile("api", "https://rythm.example.com", "a@b.c"))
+        .unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..150 {
+                // Another database each time, so each call rewrites the file.
+                backups
+                    .remember_server_database("api", &format!("rythm_{}", i % 2))
+                    .unwrap();
+            }
+        });
+        for writer in 0..3 {
+            let dir = dir.path();
+            scope.spawn(move || {
+                let other_process = Profiles::new(dir, Keychain::in_memory());
+                for n in 0..12 {
+                    let name = format!("w{writer}-{n}");
+                    other_process
+                        .save(&api_profile(&name, "https://rythm.example.com", "a@b.c"))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let names: Vec<String> = backups
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names.len(), 37, "profiles were lost: {names:?}");
+    assert_eq!(
+        backups.get("api").unwrap().server_database.as_deref(),
+        Some("rythm_1")
+    );
+}
+
 #[test]
 fn a_changed_profile_drops_the_secrets_that_no_longer_fit() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,13 +1,15 @@
 //! What a backup server does around a restore, read from the OpenAPI document it serves:
 //! ours describes a restore body with `skipSafetyBackup`, `terminateConnections` and
 //! `confirm` and an answer with `safetyBackup`; the RYTHM platform serves no such document,
-//! reads no body and takes no safety backup. Asked once per client.
+//! reads no body and takes no safety backup. Only a 404 means "no document"; any other
+//! failure (a proxy's 502 or 503 in front of our server) is an error, so that a server that
+//! does take a safety backup is never described as one that does not. Remembered once known.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::ApiClient;
-use crate::api::error::from_transport;
+use crate::api::error::{error_text, from_transport, ApiError};
 use crate::backups::RestoreFeatures;
 use crate::error::Result;
 
@@ -24,10 +26,24 @@ impl ApiClient {
                     .send()
                     .await
                     .map_err(|e| from_transport(&self.server, &e))?;
-                if response.status() != StatusCode::OK {
-                    tracing::debug!(server = %self.server, status = %response.status(),
+                let status = response.status();
+                if status == StatusCode::NOT_FOUND {
+                    tracing::debug!(server = %self.server,
                         "no OpenAPI document: a server without restore options");
                     return Ok::<_, crate::Error>(RestoreFeatures::NONE);
+                }
+                if !status.is_success() {
+                    let body = response.bytes().await.unwrap_or_default();
+                    let (message, _) = error_text(status, &body);
+                    return Err(ApiError::Server {
+                        server: self.server.clone(),
+                        status: status.as_u16(),
+                        message: format!(
+                            "its OpenAPI document, which says what a restore does there, could \
+                             not be read ({message}); try again"
+                        ),
+                    }
+                    .into());
                 }
                 let document: Value = response.json().await.unwrap_or(Value::Null);
                 Ok(from_openapi(&document))

@@ -322,3 +322,47 @@ async fn a_schedule_that_has_not_run_yet_gets_its_next_run() {
     peer.with(|s| s.schedule["enabled"] = json!(false));
     assert_eq!(c.schedule().await.unwrap().next_run_at, None);
 }
+
+/// Only a missing OpenAPI document (the platform's 404) means a server without restore
+/// options. A proxy's 502 or 503 in front of our server is an error: read as "no options" it
+/// would refuse `--terminate-connections` for a wrong reason and say that no safety backup is
+/// taken. Errors are asked again next time; a known answer is remembered.
+#[tokio::test]
+async fn only_a_missing_openapi_document_means_no_restore_options() {
+    use tokio::io::AsyncWriteExt;
+    let server = crate::support::FakeServer::start(|index, head, mut socket| async move {
+        assert!(head.starts_with("GET /api/openapi.json "), "{head}");
+        let answer = match index {
+            0 => {
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 16\r\nConnection: close\r\n\r\n\
+                  upstream is down"
+            }
+            1 => {
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            _ => {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 36\r\nConnection: close\r\n\r\n\
+                  Cannot GET /api/openapi.json (sorry)"
+            }
+        };
+        let _ = socket.write_all(answer.as_bytes()).await;
+    })
+    .await;
+    let client = ApiClient::new(&server.url()).unwrap();
+    for status in ["502", "503"] {
+        let error = client.restore_features().await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Unreachable, "{error}");
+        let message = error.to_string();
+        assert!(message.contains(status), "{message}");
+        assert!(message.contains("OpenAPI document"), "{message}");
+    }
+    assert_eq!(
+        client.restore_features().await.unwrap(),
+        RestoreFeatures::NONE
+    );
+    assert_eq!(
+        client.restore_features().await.unwrap(),
+        RestoreFeatures::NONE
+    );
+    assert_eq!(server.requests(), 3, "the 404 is remembered");
+}

@@ -115,6 +115,11 @@ impl FakeServer {
         }
     }
 
+    /// Its address, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// How many requests arrived so far.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
