@@ -393,7 +393,7 @@ async fn clear_sessions(server: &Server, request: &RestoreRequest) -> Result<usi
     let target = request.target.clone();
     let terminate = request.terminate_connections;
     tokio::task::spawn_blocking(move || {
-        let sessions = server.other_sessions(&target)?;
+        let sessions = settled_sessions(&server, &target)?;
         if sessions.is_empty() {
             return Ok(0);
         }
@@ -409,6 +409,26 @@ async fn clear_sessions(server: &Server, request: &RestoreRequest) -> Result<usi
         Ok(sessions.len())
     })
     .await?
+}
+
+/// How long sessions of our own tools may take to go. A PostgreSQL backend outlives its
+/// client by a moment (longer on a busy machine): the probe and queries just made on the
+/// target must not count as "other sessions".
+const OWN_SESSIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The other sessions on the target, after giving sessions of rythm-backup's own tools
+/// (`application_name` rythm-backup, just closed) a moment to end. Anyone else's session is
+/// reported at once.
+fn settled_sessions(server: &Server, target: &DbTarget) -> Result<Vec<crate::pg::Session>> {
+    let deadline = std::time::Instant::now() + OWN_SESSIONS_GRACE;
+    loop {
+        let sessions = server.other_sessions(target)?;
+        let only_ours = sessions.iter().all(|s| s.application == "rythm-backup");
+        if sessions.is_empty() || !only_ours || std::time::Instant::now() >= deadline {
+            return Ok(sessions);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 async fn stream_source(
