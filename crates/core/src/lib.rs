@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod fsmode;
 pub mod jobs;
+pub mod notify;
 pub mod pg;
 pub mod profile;
 pub mod secrets;
