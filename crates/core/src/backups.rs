@@ -264,6 +264,7 @@ mod tests {
             format: DumpFormat::Plain,
             compression: Compression::Zstd,
             created_by: None,
+            verify_database: None,
         };
         Box::new(Engine::new(config).unwrap())
     }

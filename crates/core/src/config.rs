@@ -33,6 +33,9 @@ pub struct EngineConfig {
     pub compression: Compression,
     /// Recorded as `created_by` in each backup's metadata.
     pub created_by: Option<String>,
+    /// Where restore rehearsals run (`VERIFY_DATABASE_URL`, a scratch server); `None`: a
+    /// temporary database on the backed-up server.
+    pub verify_database: Option<DbTarget>,
 }
 
 impl EngineConfig {
@@ -93,8 +96,19 @@ impl EngineConfig {
             format,
             compression,
             created_by,
+            verify_database: verify_database_from(&lookup)?,
         })
     }
+}
+
+/// `VERIFY_DATABASE_URL`: a server for restore rehearsals (its database is the one to
+/// connect to for creating and dropping scratch databases).
+pub fn verify_database_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<DbTarget>> {
+    lookup("VERIFY_DATABASE_URL")
+        .map(|url| {
+            DbTarget::parse(&url).map_err(|e| Error::Config(format!("VERIFY_DATABASE_URL: {e}")))
+        })
+        .transpose()
 }
 
 /// The embedded default folder: the OS data directory, else `./backups`.

@@ -431,6 +431,9 @@ impl Profiles {
                     format: profile.settings.format,
                     compression: profile.settings.compression,
                     created_by: crate::config::os_user(&|k| std::env::var(k).ok()),
+                    verify_database: crate::config::verify_database_from(&|k| {
+                        std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+                    })?,
                 };
                 Ok(Box::new(Engine::new(config)?))
             }

@@ -152,6 +152,12 @@ pub struct ListedBackup {
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy: Option<bool>,
+    /// Our server: the tables and rows counted in the dump's snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_counts: Option<crate::catalog::RowCountSummary>,
+    /// Our server: the last restore rehearsal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::catalog::Verification>,
 }
 
 /// `POST /api/backups/{name}/restore` body, which only our server reads: when present,
@@ -273,6 +279,8 @@ mod tests {
             database: None,
             expires_at: None,
             legacy: None,
+            row_counts: None,
+            verification: None,
         };
         let json = serde_json::to_value(&entry).unwrap();
         assert_eq!(json["createdAt"], "t");

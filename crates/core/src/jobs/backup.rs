@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::bridge::BlockWriter;
+use super::snapshot::RowCounting;
 use super::{Cancel, Phase, Progress};
-use crate::catalog::{BackupKind, BackupMetadata, BackupName, Compression, DumpFormat};
+use crate::catalog::{row_counts, BackupKind, BackupMetadata, BackupName, Compression, DumpFormat};
 use crate::codec::Encoder;
 use crate::error::{Error, Result};
 use crate::pg::{DbTarget, PgCommand, PgError, Server, ToolKind};
@@ -83,6 +84,9 @@ pub async fn run(
     progress.phase(Phase::Dumping, Some(name.to_string()), None);
 
     store.ensure_ready().await?;
+    // Row counts taken in the snapshot pg_dump reads (see `snapshot`).
+    let counting = RowCounting::start(&server, database).await;
+    let snapshot = counting.as_ref().map(|c| c.snapshot().to_owned());
     let mut upload = store.begin_upload(&name).await?;
     let (sender, mut receiver) = mpsc::channel::<Bytes>(QUEUED_BLOCKS);
     let raw_counter = Arc::new(AtomicU64::new(0));
@@ -93,7 +97,15 @@ pub async fn run(
         let raw_counter = raw_counter.clone();
         let cancel = cancel.clone();
         tokio::task::spawn_blocking(move || {
-            dump_into(&server, &database, &request, sender, &raw_counter, &cancel)
+            dump_into(
+                &server,
+                &database,
+                &request,
+                snapshot.as_deref(),
+                sender,
+                &raw_counter,
+                &cancel,
+            )
         })
     };
 
@@ -142,7 +154,25 @@ pub async fn run(
         created_at: Some(created_at),
         kind: request.kind,
     };
-    let info = upload.commit(metadata.to_map()).await?;
+    let mut stored_metadata = metadata.to_map();
+    let counts = match counting {
+        Some(counting) => counting.finish().await,
+        None => None,
+    };
+    let manifest = match &counts {
+        Some(tables) => Some(row_counts::store_beside(store, &name, tables).await?),
+        None => None,
+    };
+    if let Some(manifest) = &manifest {
+        stored_metadata.extend(manifest.metadata.clone());
+    }
+    let info = match upload.commit(stored_metadata).await {
+        Ok(info) => info,
+        Err(e) => {
+            crate::catalog::records::forget(store, &name).await;
+            return Err(e.into());
+        }
+    };
     tracing::info!(backup = %name, size = info.size, raw_size, duration_ms, "backup finished");
     Ok(BackupOutcome {
         name,
@@ -170,11 +200,13 @@ async fn abort(
     Err(error)
 }
 
-/// Runs pg_dump and pushes its compressed output into `sender`; returns the dump's size.
+/// Runs pg_dump (in `snapshot`, when one was exported) and pushes its compressed output
+/// into `sender`; returns the dump's size.
 fn dump_into(
     server: &Server,
     database: &DbTarget,
     request: &BackupRequest,
+    snapshot: Option<&str>,
     sender: mpsc::Sender<Bytes>,
     raw_counter: &AtomicU64,
     cancel: &Cancel,
@@ -189,6 +221,9 @@ fn dump_into(
         (DumpFormat::Custom, Compression::None) => command.arg("--format=custom"),
         (DumpFormat::Custom, _) => command.arg("--format=custom").arg("--compress=0"),
     };
+    if let Some(snapshot) = snapshot {
+        command = command.arg(format!("--snapshot={snapshot}"));
+    }
     let mut child = command
         .spawn()
         .map_err(|e| dump_failed(database, e.into()))?;

@@ -81,6 +81,8 @@ pub(super) fn entry(
         kind,
         age_seconds: (now - created_at).whole_seconds(),
         expires_at,
+        row_counts: listed.row_counts,
+        verification: listed.verification,
         name,
     })
 }
@@ -156,6 +158,8 @@ mod tests {
             database: None,
             expires_at: None,
             legacy: None,
+            row_counts: None,
+            verification: None,
         }
     }
 

@@ -68,6 +68,7 @@ impl TestEngine {
             format,
             compression,
             created_by: Some("integration-test".into()),
+            verify_database: None,
         };
         TestEngine {
             engine: Engine::with_store(config, store),
