@@ -10,6 +10,7 @@ pub mod codec;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod freshness;
 pub mod fsmode;
 pub mod jobs;
 pub mod notify;

@@ -23,6 +23,7 @@ pub async fn schedule(
                 enabled,
                 schedule_time: time,
                 retention_days,
+                verify_after_backup: None,
             };
             backups.set_schedule(&update).await?
         }

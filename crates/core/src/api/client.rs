@@ -8,6 +8,7 @@ mod calls;
 mod convert;
 mod download;
 mod env;
+mod verify;
 
 use std::fmt;
 use std::sync::RwLock;

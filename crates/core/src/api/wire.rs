@@ -177,6 +177,15 @@ pub struct RestoreRequestBody {
     pub terminate_connections: bool,
 }
 
+/// `POST /api/backups/{name}/verify` answer (our server): the rehearsal's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifyResponse {
+    pub success: bool,
+    pub message: String,
+    pub data: crate::jobs::verify::VerifyOutcome,
+}
+
 /// Restore and delete answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -210,6 +219,10 @@ pub struct ScheduleConfig {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Our server: rehearse a restore of each scheduled backup after it is taken (default
+    /// true when a scratch server, VERIFY_DATABASE_URL, is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_after_backup: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +244,9 @@ pub struct ScheduleUpdate {
     pub schedule_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// Our server: see `ScheduleConfig::verify_after_backup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_after_backup: Option<bool>,
 }
 
 #[cfg(test)]

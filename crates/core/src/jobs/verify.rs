@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::scratch::ScratchDatabase;
@@ -25,10 +25,12 @@ use crate::notify::cause_chain;
 use crate::pg::{DbTarget, Server};
 use crate::storage::BlobStore;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyOutcome {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: BackupName,
     /// The restore succeeded and every table has the rows recorded at backup time.
     pub ok: bool,
