@@ -7,6 +7,8 @@ mod api_mode;
 #[cfg(target_os = "linux")]
 mod failures;
 mod names;
+#[cfg(unix)]
+mod notifications;
 // Many loopback source addresses and /proc/PID/status.
 #[cfg(target_os = "linux")]
 mod server_security;

@@ -240,11 +240,10 @@ impl Channel for AcsChannel {
     }
 
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
-        let mut url = self
-            .connection
-            .endpoint
-            .join("emails:send")
-            .map_err(|e| DeliveryError::permanent(format!("ACS endpoint: {e}")))?;
+        // Not `join`: "emails:send" alone would parse as a URL of scheme "emails".
+        let mut url = self.connection.endpoint.clone();
+        let path = format!("{}/emails:send", url.path().trim_end_matches('/'));
+        url.set_path(&path);
         url.set_query(Some(&format!("api-version={API_VERSION}")));
         let body = serde_json::json!({
             "senderAddress": self.sender,

@@ -130,12 +130,7 @@ impl Channel for SmtpChannel {
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
+                let text = super::cause_chain(&e).join(": ");
                 Err(DeliveryError {
                     message: format!("SMTP {}: {text}", self.server),
                     permanent: e.is_permanent() && !e.is_transient(),
