@@ -59,7 +59,8 @@ def main():
         )
         with open(auth_log, "a") as log:
             log.write(f"{mechanism} {'ok' if ok else 'refused'} tls={session.ssl is not None}\n")
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers a refusal with 535 itself.
+        return AuthResult(success=ok, handled=False)
 
     port = free_port()
     controller = Controller(

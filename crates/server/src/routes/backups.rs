@@ -104,7 +104,7 @@ pub async fn create_backup(
     let object = result.as_ref().ok().map(|r| r.backup.name.to_string());
     audit::engine_outcome(&actor, "create_backup", object.as_deref(), &result);
     let report = result?;
-    let at = convert::iso_millis(report.backup.created_at);
+    let at = convert::iso_millis(state.schedule.clock().now());
     state
         .schedule
         .store()

@@ -234,8 +234,9 @@ impl Runner {
             object.as_deref(),
             &result,
         );
-        if let Ok(report) = &result {
-            let at = iso_millis(report.backup.created_at);
+        if result.is_ok() {
+            // The scheduler's clock, as every other time it keeps.
+            let at = iso_millis(started);
             self.schedule
                 .store()
                 .modify(|s| s.last_success_at = Some(at));

@@ -134,15 +134,24 @@ pub struct Mail {
 
 impl Mail {
     fn parse(raw: &str) -> Mail {
-        let mut headers = BTreeMap::new();
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        let mut last: Option<String> = None;
         for line in raw.lines() {
             if line.is_empty() {
                 break;
             }
+            // A folded header goes on after whitespace.
+            if line.starts_with([' ', '\t']) {
+                if let Some(value) = last.as_ref().and_then(|k| headers.get_mut(k)) {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+                continue;
+            }
             if let Some((k, v)) = line.split_once(':') {
-                headers
-                    .entry(k.trim().to_ascii_lowercase())
-                    .or_insert_with(|| v.trim().to_owned());
+                let key = k.trim().to_ascii_lowercase();
+                last = (!headers.contains_key(&key)).then(|| key.clone());
+                headers.entry(key).or_insert_with(|| v.trim().to_owned());
             }
         }
         Mail {
