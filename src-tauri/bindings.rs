@@ -28,6 +28,7 @@ mod tests {
     use rythm_backup_core::jobs::download::DownloadOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
+    use rythm_backup_core::jobs::verify::VerifyOutcome;
     use rythm_backup_core::{BackupEntry, ErrorCode, JobEvent};
 
     /// Every type a command takes or returns, or sends over a channel; their dependencies
@@ -46,6 +47,7 @@ mod tests {
         RestoreSummary::export_all(cfg)?;
         RestoreOutcome::export_all(cfg)?;
         PruneOutcome::export_all(cfg)?;
+        VerifyOutcome::export_all(cfg)?;
         JobEvent::export_all(cfg)?;
         JobView::export_all(cfg)?;
         ScheduleConfig::export_all(cfg)?;

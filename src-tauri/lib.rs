@@ -8,6 +8,7 @@ mod error;
 mod job_run;
 mod json_file;
 mod logging;
+mod os_notify;
 mod state;
 mod updater;
 
@@ -21,6 +22,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(|app| {
             let path = app.path();
@@ -39,6 +41,7 @@ pub fn run() {
                 "RYTHM Backup Admin started"
             );
             app.manage(AppState::new(profiles, paths));
+            os_notify::install(app.handle().clone());
             Ok(())
         })
         .on_window_event(close_guard::on_window_event)
@@ -57,6 +60,7 @@ pub fn run() {
             commands::backups::delete_backup,
             commands::backups::prune,
             commands::backups::cancel_job,
+            commands::verify::verify_backup,
             commands::backups::running_jobs,
             commands::schedule::get_schedule,
             commands::schedule::set_schedule,

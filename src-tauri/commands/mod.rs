@@ -9,3 +9,4 @@ pub mod profiles;
 pub mod schedule;
 pub mod session;
 pub mod settings;
+pub mod verify;

@@ -12,4 +12,5 @@ mod smoke;
 mod support;
 mod ui_api;
 mod ui_direct;
+mod ui_verify;
 mod updater;
