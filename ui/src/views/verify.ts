@@ -99,5 +99,5 @@ function openReport(outcome: VerifyOutcome): void {
       ),
     ),
   );
-  modal.footer.replaceChildren(button({ label: "Close", variant: "primary", testid: "verify-report-close", onClick: () => modal.close() }));
+  modal.setFooter(button({ label: "Close", variant: "primary", testid: "verify-report-close", onClick: () => modal.close() }));
 }
