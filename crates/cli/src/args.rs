@@ -169,6 +169,9 @@ pub enum ScheduleAction {
         /// Days to keep backups (1-90).
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
+        /// Rehearse a restore of each scheduled backup (our server).
+        #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+        verify_after_backup: Option<bool>,
     },
 }
 

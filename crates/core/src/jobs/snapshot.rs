@@ -49,7 +49,8 @@ struct Session {
 }
 
 impl Session {
-    fn open(server: &Server, database: &DbTarget) -> Result<(Session, String), PgError> {
+    /// Opens the transaction; returns it, the snapshot's id and the session's backend pid.
+    fn open(server: &Server, database: &DbTarget) -> Result<(Session, String, u32), PgError> {
         let mut child = PgCommand::new(&server.tools.path(ToolKind::Psql), database.password())
             .arg("--no-psqlrc")
             .arg("--no-password")
@@ -73,19 +74,22 @@ impl Session {
         session.send(
             "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n\
              SET LOCAL row_security = off;\n\
-             SELECT 'snapshot:' || pg_catalog.pg_export_snapshot();\n",
+             SELECT 'snapshot:' || pg_catalog.pg_export_snapshot() || ' ' || pg_catalog.pg_backend_pid();\n",
         )?;
-        let id = loop {
+        let (id, pid) = loop {
             match session.lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(id) = line.strip_prefix("snapshot:") {
-                        break id.trim().to_owned();
+                    if let Some((id, pid)) = line
+                        .strip_prefix("snapshot:")
+                        .and_then(|rest| rest.trim().split_once(' '))
+                    {
+                        break (id.to_owned(), pid.parse().unwrap_or(0));
                     }
                 }
                 _ => return Err(session.failed("exporting a snapshot")),
             }
         };
-        Ok((session, id))
+        Ok((session, id, pid))
     }
 
     fn send(&mut self, sql: &str) -> Result<(), PgError> {
@@ -172,6 +176,10 @@ impl Session {
 /// Counting rows in an exported snapshot, alongside a dump.
 pub(crate) struct RowCounting {
     snapshot: String,
+    /// The session's server process, and where to ask whether it has ended.
+    backend: u32,
+    server: Server,
+    database: DbTarget,
     task: JoinHandle<(Session, Result<Vec<TableRows>, PgError>)>,
 }
 
@@ -181,8 +189,11 @@ impl RowCounting {
     /// taken as before, without counts.
     pub(crate) async fn start(server: &Server, database: &DbTarget) -> Option<RowCounting> {
         let (server, database) = (server.clone(), database.clone());
-        let opened = tokio::task::spawn_blocking(move || Session::open(&server, &database)).await;
-        let (mut session, snapshot) = match opened {
+        let opened = {
+            let (server, database) = (server.clone(), database.clone());
+            tokio::task::spawn_blocking(move || Session::open(&server, &database)).await
+        };
+        let (mut session, snapshot, backend) = match opened {
             Ok(Ok(opened)) => opened,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "no snapshot could be exported: the backup records no row counts");
@@ -197,7 +208,13 @@ impl RowCounting {
             let counted = session.count();
             (session, counted)
         });
-        Some(RowCounting { snapshot, task })
+        Some(RowCounting {
+            snapshot,
+            backend,
+            server,
+            database,
+            task,
+        })
     }
 
     /// The snapshot for `pg_dump --snapshot`.
@@ -214,13 +231,37 @@ impl RowCounting {
                 return None;
             }
         };
-        let _ = tokio::task::spawn_blocking(move || session.close()).await;
+        let (server, database, backend) = (self.server, self.database, self.backend);
+        let _ = tokio::task::spawn_blocking(move || {
+            session.close();
+            wait_for_backend_exit(&server, &database, backend);
+        })
+        .await;
         match counted {
             Ok(tables) => Some(tables),
             Err(e) => {
                 tracing::warn!(error = %e, "the backup records no row counts");
                 None
             }
+        }
+    }
+}
+
+/// Waits (up to 5 s) until the session's server process is gone, so the backup leaves no
+/// session behind on its database (a restore right after it would find one and refuse).
+/// Asked through the maintenance database, whose own sessions do not count on this one.
+/// Best effort: a server that cannot be asked is not waited for.
+fn wait_for_backend_exit(server: &Server, database: &DbTarget, backend: u32) {
+    if backend == 0 {
+        return;
+    }
+    let via = crate::pg::maintenance_target(database);
+    let sql = format!("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid = {backend}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        match server.sql(&via).query_value(&sql, "snapshot session") {
+            Ok(n) if n != "0" => std::thread::sleep(std::time::Duration::from_millis(20)),
+            _ => return,
         }
     }
 }
