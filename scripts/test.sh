@@ -114,6 +114,7 @@ ensure_rust_tools() {
 install_prerequisites() {
     ensure_packages
     ensure_azurite
+    ensure_aiosmtpd
     if ((services_only == 0)); then ensure_rust_tools; fi
 }
 
@@ -140,7 +141,7 @@ check_engine_has_no_gui_crates() {
     echo "rythm-backup-core: $(awk '{print $1}' <<<"$tree" | sort -u | wc -l) crates, no tauri/wry/gtk"
 }
 
-run_step "install prerequisites (Debian packages, Azurite)" install_prerequisites
+run_step "install prerequisites (Debian packages, Azurite, aiosmtpd)" install_prerequisites
 run_step "start PostgreSQL and Azurite" start_services
 
 if ((services_only)); then

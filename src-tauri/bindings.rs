@@ -29,6 +29,7 @@ mod tests {
     use rythm_backup_core::jobs::download::DownloadOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
+    use rythm_backup_core::jobs::verify::VerifyOutcome;
     use rythm_backup_core::secrets::{MoveOutcome, SecretStoreInfo, MIN_MASTER_PASSWORD_CHARS};
     use rythm_backup_core::{BackupEntry, ErrorCode, JobEvent};
 
@@ -49,6 +50,7 @@ mod tests {
         RestoreFeatures::export_all(cfg)?;
         RestoreOutcome::export_all(cfg)?;
         PruneOutcome::export_all(cfg)?;
+        VerifyOutcome::export_all(cfg)?;
         JobEvent::export_all(cfg)?;
         JobView::export_all(cfg)?;
         ScheduleConfig::export_all(cfg)?;

@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "delete_backup",
     "prune",
     "cancel_job",
+    "verify_backup",
     "running_jobs",
     "get_schedule",
     "set_schedule",

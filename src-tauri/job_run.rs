@@ -73,6 +73,7 @@ impl<'a> JobRun<'a> {
         // The engine's helper tasks may hold a sender a moment longer: never wait forever.
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, forwarder).await;
         let result = result.map_err(Into::into);
+        crate::os_notify::job_ended(action, &result);
         activity::record(state, Some(&profile), action, &result, summary);
         drop(slot);
         result

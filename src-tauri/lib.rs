@@ -8,6 +8,7 @@ mod error;
 mod job_run;
 mod json_file;
 mod logging;
+mod os_notify;
 mod save_dialog;
 mod state;
 mod updater;
@@ -22,6 +23,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(|app| {
             let path = app.path();
@@ -48,6 +50,7 @@ pub fn run() {
                 tracing::warn!(%error, "the secret store could not be unlocked at start");
             }
             app.manage(AppState::new(profiles, paths));
+            os_notify::install(app.handle().clone());
             Ok(())
         })
         .on_window_event(close_guard::on_window_event)
@@ -72,6 +75,7 @@ pub fn run() {
             commands::backups::delete_backup,
             commands::backups::prune,
             commands::backups::cancel_job,
+            commands::verify::verify_backup,
             commands::backups::running_jobs,
             commands::schedule::get_schedule,
             commands::schedule::set_schedule,

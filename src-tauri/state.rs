@@ -89,6 +89,7 @@ pub enum Action {
     RemoveProfile,
     SetSchedule,
     InstallUpdate,
+    VerifyBackup,
 }
 
 impl Action {
@@ -104,6 +105,7 @@ impl Action {
             Action::SaveProfile | Action::RemoveProfile => "a profile change",
             Action::SetSchedule => "a schedule change",
             Action::InstallUpdate => "an update",
+            Action::VerifyBackup => "a verification",
         }
     }
 }

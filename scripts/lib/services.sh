@@ -20,7 +20,7 @@
 # libraries come through pkg-config; no OpenSSL, libdbus is vendored, no tray, no libxdo),
 # and Xvfb plus WebKitWebDriver (webkit2gtk-driver) for its end-to-end tests, which look for
 # the native save dialog with xwininfo (x11-utils).
-RYTHM_APT_PACKAGES=(curl zstd procps keyutils
+RYTHM_APT_PACKAGES=(curl zstd procps keyutils openssl python3-venv
     build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev
     xvfb webkit2gtk-driver x11-utils)
 
@@ -163,6 +163,23 @@ _ensure_npm_tool() {
 ensure_azurite() {
     AZURITE_BIN=$(_ensure_npm_tool azurite "$RYTHM_AZURITE_VERSION" azurite-blob) || return 1
     export AZURITE_BIN
+}
+
+# aiosmtpd, a real SMTP server for the notification tests (scripts/lib/smtp_server.py),
+# pinned, in a virtual environment in the cache; exports RYTHM_TEST_SMTP_PYTHON (its
+# python) and RYTHM_TEST_SMTP_SERVER (the script).
+RYTHM_AIOSMTPD_VERSION=${RYTHM_AIOSMTPD_VERSION:-1.4.6}
+ensure_aiosmtpd() {
+    local venv=${RYTHM_CACHE:-$HOME/.cache/rythm-backup}/aiosmtpd-venv
+    if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$RYTHM_AIOSMTPD_VERSION')" 2>/dev/null; then
+        svc_log "installing aiosmtpd $RYTHM_AIOSMTPD_VERSION into $venv"
+        python3 -m venv "$venv" || return 1
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "aiosmtpd==$RYTHM_AIOSMTPD_VERSION" >&2 || return 1
+    fi
+    export RYTHM_TEST_SMTP_PYTHON=$venv/bin/python
+    RYTHM_TEST_SMTP_SERVER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/smtp_server.py
+    export RYTHM_TEST_SMTP_SERVER
 }
 
 # The Tauri CLI, pinned to the `tauri` crate's version (Cargo.lock); exports TAURI_CLI. It
@@ -427,7 +444,7 @@ print_service_exports() {
     local name
     for name in RYTHM_TEST_PG_URL RYTHM_TEST_PG_BIN RYTHM_TEST_PG_PORT \
         RYTHM_TEST_AZURE_CONNECTION_STRING RYTHM_TEST_AZURITE_PORT AZURITE_BIN \
-        CARGO_TARGET_DIR; do
+        RYTHM_TEST_SMTP_PYTHON RYTHM_TEST_SMTP_SERVER CARGO_TARGET_DIR; do
         if [[ -n ${!name:-} ]]; then
             printf "export %s='%s'\n" "$name" "${!name//\'/\'\\\'\'}"
         fi

@@ -10,3 +10,4 @@ pub mod schedule;
 pub mod secrets;
 pub mod session;
 pub mod settings;
+pub mod verify;

@@ -14,4 +14,5 @@ mod ui_api;
 mod ui_direct;
 mod ui_platform;
 mod ui_secrets;
+mod ui_verify;
 mod updater;

@@ -32,6 +32,7 @@ import type {
   UiError,
   UpdateEvent,
   UpdateInfo,
+  VerifyOutcome,
 } from "./bindings";
 import { toUiError } from "./lib/errors";
 
@@ -143,6 +144,10 @@ export const restoreLocalCopy = (
   jobId: string,
   onEvent: OnJobEvent,
 ): Promise<RestoreOutcome> => call("restore_local_copy", { profile, path, options, jobId, onEvent: channel(onEvent) });
+
+/** A restore rehearsal into a scratch database (API mode: the server's verify endpoint). */
+export const verifyBackup = (profile: string, name: string, jobId: string, onEvent: OnJobEvent): Promise<VerifyOutcome> =>
+  call("verify_backup", { profile, name, jobId, onEvent: channel(onEvent) });
 
 export const deleteBackup = (profile: string, name: string): Promise<void> => call("delete_backup", { profile, name });
 

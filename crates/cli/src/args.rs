@@ -71,9 +71,24 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Restore a backup into a temporary database and report its tables' row counts.
-    /// Direct mode.
-    Verify { name: String },
+    /// Rehearse a restore: restore a backup into a scratch database (VERIFY_DATABASE_URL's
+    /// server, else a temporary database on the backed-up one), compare every table's rows
+    /// with those recorded at backup time, record the result. Exit 1 when it fails.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["name", "latest"])))]
+    Verify {
+        name: Option<String>,
+        /// Verify the newest backup (for cron).
+        #[arg(long)]
+        latest: bool,
+    },
+    /// Last backup and its age, last successful verification, and whether backups are stale
+    /// (none for STALE_AFTER_HOURS, default 26). Exit 1 when stale (for monitoring).
+    Status,
+    /// Notifications (e-mail through SMTP or Azure Communication Services, a webhook).
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
     /// Show or change the server's daily backup schedule (API mode).
     Schedule {
         #[command(subcommand)]
@@ -147,6 +162,13 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test message through every configured channel and report each one's result;
+    /// exit 1 when any failed.
+    Test,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ScheduleAction {
     /// Show the schedule.
     Show,
@@ -161,6 +183,9 @@ pub enum ScheduleAction {
         /// Days to keep backups (1-90). Checked before anything is sent.
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
+        /// Rehearse a restore of each scheduled backup (our server).
+        #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+        verify_after_backup: Option<bool>,
     },
 }
 
@@ -177,6 +202,47 @@ pub enum ProfileAction {
     Show { name: String },
     /// Remove a profile and its keychain entries.
     Remove { name: String },
+    /// Set where a profile's notifications go (instead of the environment's SMTP_*,
+    /// ACS_*, NOTIFY_* variables). Secrets are read from stdin or the environment and kept
+    /// in the keychain.
+    Notify(ProfileNotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileNotifyArgs {
+    pub name: String,
+    /// Remove the profile's notification settings (and their secrets).
+    #[arg(long, conflicts_with_all = ["on", "email_to", "smtp_host", "acs_sender", "webhook_url"])]
+    pub off: bool,
+    /// failure (default), all or never.
+    #[arg(long, value_name = "WHEN")]
+    pub on: Option<String>,
+    /// Recipients of e-mail, comma separated.
+    #[arg(long, value_name = "ADDRESSES")]
+    pub email_to: Option<String>,
+    #[arg(long)]
+    pub smtp_host: Option<String>,
+    #[arg(long)]
+    pub smtp_port: Option<u16>,
+    /// starttls (default), tls, or none (only to this machine).
+    #[arg(long)]
+    pub smtp_tls: Option<String>,
+    #[arg(long)]
+    pub smtp_username: Option<String>,
+    #[arg(long, value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
+    /// A PEM file of CAs to trust for the SMTP server besides the system's.
+    #[arg(long, value_name = "PEM")]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Read the SMTP password from stdin (else SMTP_PASSWORD, else the stored one).
+    #[arg(long)]
+    pub smtp_password_stdin: bool,
+    /// Azure Communication Services' sender address; the connection string comes from
+    /// ACS_CONNECTION_STRING (kept in the keychain).
+    #[arg(long, value_name = "ADDRESS")]
+    pub acs_sender: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

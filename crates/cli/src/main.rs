@@ -60,7 +60,9 @@ fn main() -> ExitCode {
         commands::run(cli, cancel).await
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // The command ran, and its result is a failure it has already shown.
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             tracing::debug!(code = ?error.code(), error = ?error, "command failed");
             let report = ErrorReport::from(&error);

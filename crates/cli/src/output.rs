@@ -274,20 +274,64 @@ pub fn prune(p: &PruneOutcome) {
 }
 
 pub fn verify(v: &VerifyOutcome) {
+    let recorded: std::collections::BTreeMap<(&str, &str), Option<i64>> = v
+        .verification
+        .mismatches
+        .iter()
+        .map(|m| ((m.schema.as_str(), m.table.as_str()), m.recorded))
+        .collect();
     for t in &v.tables {
-        println!("{:>12}  {}.{}", t.rows, t.schema, t.table);
+        match recorded.get(&(t.schema.as_str(), t.table.as_str())) {
+            Some(expected) => println!(
+                "{:>12}  {}.{}  MISMATCH: recorded {}",
+                t.rows,
+                t.schema,
+                t.table,
+                expected.map_or("no such table".to_owned(), |n| n.to_string())
+            ),
+            None => println!("{:>12}  {}.{}", t.rows, t.schema, t.table),
+        }
+    }
+    for m in v
+        .verification
+        .mismatches
+        .iter()
+        .filter(|m| m.restored.is_none())
+    {
+        println!(
+            "     missing  {}.{}  MISMATCH: recorded {:?} rows",
+            m.schema, m.table, m.recorded
+        );
     }
     let check = match v.checksum_verified {
         Some(true) => "sha256 verified",
         _ => "no recorded checksum (legacy backup)",
     };
-    println!(
-        "{} restores cleanly: {} tables, {} rows, {check} ({})",
-        v.name,
-        v.tables.len(),
-        v.total_rows,
-        seconds(v.duration_ms)
-    );
+    let counts = if v.verification.compared {
+        "row counts compared with those recorded at backup time"
+    } else {
+        "no recorded row counts to compare with"
+    };
+    if v.ok {
+        println!(
+            "{} restores cleanly: {} tables, {} rows, {check}, {counts}; the restore took \
+             {:.1} s on {}",
+            v.name,
+            v.tables.len(),
+            v.total_rows,
+            v.verification.restore_seconds,
+            v.scratch_server
+        );
+    } else {
+        println!(
+            "{} FAILED verification: {}",
+            v.name,
+            v.verification
+                .error
+                .as_deref()
+                .unwrap_or("the restored data differs")
+        );
+    }
 }
 
 #[cfg(test)]

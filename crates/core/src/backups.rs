@@ -15,6 +15,7 @@ use crate::engine::{BackupReport, Engine, RestoreOptions};
 use crate::error::{Error, Result};
 use crate::jobs::download::DownloadOutcome;
 use crate::jobs::restore::{RestoreOutcome, RestoreSource};
+use crate::jobs::verify::VerifyOutcome;
 use crate::jobs::{Cancel, Progress};
 
 /// How a profile reaches its backups.
@@ -197,6 +198,16 @@ pub trait Backups: Send + Sync + fmt::Debug {
 
     async fn delete(&self, name: &BackupName) -> Result<()>;
 
+    /// Rehearses a restore of a stored backup into a scratch database, compares its tables'
+    /// rows with those recorded at backup time and records the result beside the backup.
+    /// API mode: our server's `POST /api/backups/{name}/verify` (the RYTHM API has none).
+    async fn verify(
+        &self,
+        name: &BackupName,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<VerifyOutcome>;
+
     /// The server's daily schedule (API mode only).
     async fn schedule(&self) -> Result<ScheduleConfig>;
 
@@ -315,6 +326,15 @@ impl Backups for Engine {
         Engine::delete(self, name).await
     }
 
+    async fn verify(
+        &self,
+        name: &BackupName,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<VerifyOutcome> {
+        Engine::verify(self, name, progress, cancel).await
+    }
+
     async fn schedule(&self) -> Result<ScheduleConfig> {
         Err(schedule_unsupported())
     }
@@ -341,6 +361,7 @@ mod tests {
             compression: Compression::Zstd,
             created_by: None,
             shared_with_platform: false,
+            verify_database: None,
         };
         Box::new(Engine::new(config).unwrap())
     }
@@ -355,6 +376,7 @@ mod tests {
             enabled: true,
             schedule_time: None,
             retention_days: None,
+            verify_after_backup: None,
         };
         let error = backups.set_schedule(&update).await.unwrap_err();
         assert_eq!(error.code(), ErrorCode::Unsupported);

@@ -37,6 +37,9 @@ pub struct EngineConfig {
     /// The container is shared with the RYTHM platform: backups are written so that it
     /// lists and restores them (plain `.sql`, uncompressed, `--clean --if-exists`).
     pub shared_with_platform: bool,
+    /// Where restore rehearsals run (`VERIFY_DATABASE_URL`, a scratch server); `None`: a
+    /// temporary database on the backed-up server.
+    pub verify_database: Option<DbTarget>,
 }
 
 impl EngineConfig {
@@ -126,6 +129,7 @@ impl EngineConfig {
             compression,
             created_by,
             shared_with_platform,
+            verify_database: verify_database_from(&lookup)?,
         })
     }
 }
@@ -137,6 +141,16 @@ fn parse_flag(raw: &str) -> Option<bool> {
         "false" | "0" | "no" => Some(false),
         _ => None,
     }
+}
+
+/// `VERIFY_DATABASE_URL`: a server for restore rehearsals (its database is the one to
+/// connect to for creating and dropping scratch databases).
+pub fn verify_database_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<DbTarget>> {
+    lookup("VERIFY_DATABASE_URL")
+        .map(|url| {
+            DbTarget::parse(&url).map_err(|e| Error::Config(format!("VERIFY_DATABASE_URL: {e}")))
+        })
+        .transpose()
 }
 
 /// The embedded default folder: the OS data directory, else `./backups`.

@@ -219,6 +219,7 @@ impl Engine {
 
     pub async fn delete(&self, name: &BackupName) -> Result<()> {
         logged("delete", self.store.delete(name).await.map_err(Error::from))?;
+        crate::catalog::records::forget(&self.store, name).await;
         tracing::info!(backup = %name, "backup deleted");
         Ok(())
     }
@@ -250,9 +251,11 @@ impl Engine {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<VerifyOutcome> {
+        let scratch =
+            verify::scratch_server_of(self.config.verify_database.as_ref(), self.database()?);
         logged(
             "verify",
-            verify::run(&self.store, self.database()?, name, progress, cancel).await,
+            verify::run(&self.store, &scratch, name, progress, cancel).await,
         )
     }
 }

@@ -495,6 +495,9 @@ impl Profiles {
                     compression,
                     created_by: crate::config::os_user(&|k| std::env::var(k).ok()),
                     shared_with_platform: shared,
+                    verify_database: crate::config::verify_database_from(&|k| {
+                        std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+                    })?,
                 };
                 Ok(Box::new(Engine::new(config)?))
             }

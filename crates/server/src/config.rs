@@ -94,6 +94,12 @@ pub struct ServerConfig {
     pub password_checks: PasswordCheckLimits,
     pub timeouts: HttpTimeouts,
     pub token_ttl: Duration,
+    /// Where notifications go (`SMTP_*`, `ACS_*`, `NOTIFY_*`); e-mail goes to the admins
+    /// when `NOTIFY_EMAIL_TO` names nobody.
+    pub notify: rythm_backup_core::notify::NotifyConfig,
+    /// With the schedule on, no successful backup for this long makes the server `stale`
+    /// (`STALE_AFTER_HOURS`, default 26).
+    pub stale_after_hours: u32,
 }
 
 impl ServerConfig {
@@ -109,6 +115,8 @@ impl ServerConfig {
             password_checks: PasswordCheckLimits::default(),
             timeouts: HttpTimeouts::default(),
             token_ttl: TOKEN_TTL,
+            notify: Default::default(),
+            stale_after_hours: rythm_backup_core::freshness::DEFAULT_STALE_AFTER_HOURS,
         };
         config.validate()?;
         Ok(config)
@@ -162,6 +170,10 @@ impl ServerConfig {
                 .map_err(|_| ServerError::Config("LOGIN_MAX_FAILURES is too large".into()))?,
             window: seconds("LOGIN_FAILURE_WINDOW", limit.window)?,
         };
+        config.notify = rythm_backup_core::notify::NotifyConfig::from_lookup(&lookup)
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        config.stale_after_hours = rythm_backup_core::freshness::stale_after_hours_from(&lookup)
+            .map_err(|e| ServerError::Config(e.to_string()))?;
         Ok(config)
     }
 

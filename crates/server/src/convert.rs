@@ -43,6 +43,8 @@ pub fn listed(entry: &BackupEntry) -> ListedBackup {
         database: entry.database.clone(),
         expires_at: Some(iso_millis(entry.expires_at)),
         legacy: Some(entry.legacy),
+        row_counts: entry.row_counts,
+        verification: entry.verification.clone(),
     }
 }
 

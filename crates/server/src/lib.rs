@@ -28,6 +28,7 @@ mod hash_verifier;
 pub mod jobs;
 mod listener;
 pub mod live_admins;
+pub mod notices;
 pub mod openapi;
 pub mod password_check;
 pub mod query_tokens;
@@ -98,6 +99,19 @@ impl BackupServer {
                 path: config.admins_file.display().to_string(),
                 source,
             })?;
+        store.default_verify_after_backup(engine.config().verify_database.is_some());
+        let admin_emails: Vec<String> = admins
+            .current()?
+            .admins()
+            .iter()
+            .map(|a| a.email.clone())
+            .collect();
+        let notifier = notices::notifier(
+            &config.notify,
+            admin_emails,
+            &engine,
+            config.jwt_secret.expose(),
+        )?;
         let state = AppState(Arc::new(Shared {
             redactor: Redactor::new(&config, engine.config()),
             engine,
@@ -110,6 +124,8 @@ impl BackupServer {
             body_limit: config.body_limit,
             timeouts: config.timeouts,
             openapi_json: OnceLock::new(),
+            notifier,
+            stale_after_hours: config.stale_after_hours,
         }));
         Ok(BackupServer { state })
     }
@@ -133,6 +149,8 @@ impl BackupServer {
             engine: self.state.engine.clone(),
             jobs: self.state.jobs.clone(),
             schedule: self.state.schedule.clone(),
+            notifier: self.state.notifier.clone(),
+            stale_after_hours: self.state.stale_after_hours,
         };
         let scheduler = tokio::spawn(runner.run(cancel.child_token()));
         if let Some(address) = address {

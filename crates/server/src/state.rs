@@ -30,6 +30,8 @@ pub struct Shared {
     pub timeouts: HttpTimeouts,
     /// The OpenAPI document, set once the router is built.
     pub openapi_json: OnceLock<String>,
+    pub notifier: rythm_backup_core::notify::Notifier,
+    pub stale_after_hours: u32,
 }
 
 /// Cheap to clone: one `Arc`.

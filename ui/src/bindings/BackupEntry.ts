@@ -3,6 +3,8 @@ import type { BackupKind } from "./BackupKind";
 import type { BackupName } from "./BackupName";
 import type { Compression } from "./Compression";
 import type { DumpFormat } from "./DumpFormat";
+import type { RowCountSummary } from "./RowCountSummary";
+import type { Verification } from "./Verification";
 
 /**
  * One backup as the list shows it, in the seed API's field names (`name`, `size`,
@@ -37,4 +39,12 @@ legacy: boolean, ageSeconds: number,
 /**
  * When retention will delete it.
  */
-expiresAt: string, };
+expiresAt: string, 
+/**
+ * The tables and rows counted in the dump's snapshot (none for legacy backups).
+ */
+rowCounts: RowCountSummary | null, 
+/**
+ * The last restore rehearsal, if any.
+ */
+verification: Verification | null, };

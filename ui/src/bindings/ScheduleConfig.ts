@@ -7,4 +7,9 @@ export type ScheduleConfig = { schedule_id: number | string | null, enabled: boo
 /**
  * `HH:MM:SS`, UTC.
  */
-schedule_time: string, retention_days: number, last_run_at: string | null, next_run_at: string | null, created_at: string | null, updated_at: string | null, };
+schedule_time: string, retention_days: number, last_run_at: string | null, next_run_at: string | null, created_at: string | null, updated_at: string | null, 
+/**
+ * Our server: rehearse a restore of each scheduled backup after it is taken (default
+ * true when a scratch server, VERIFY_DATABASE_URL, is configured).
+ */
+verify_after_backup?: boolean | null, };

@@ -3,4 +3,8 @@
 /**
  * `PUT /api/backups/schedule/config` body.
  */
-export type ScheduleUpdate = { enabled: boolean, schedule_time?: string | null, retention_days?: number | null, };
+export type ScheduleUpdate = { enabled: boolean, schedule_time?: string | null, retention_days?: number | null, 
+/**
+ * Our server: see `ScheduleConfig::verify_after_backup`.
+ */
+verify_after_backup?: boolean | null, };

@@ -4,7 +4,7 @@
 import type { Action, JobEvent, Phase } from "../bindings";
 import { formatBytes, formatElapsed, formatRate } from "./format";
 
-export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "other";
+export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "verify" | "other";
 
 /** The kind of a job the shell reports (`running_jobs`) that this window did not start. */
 export function kindOfAction(action: Action): JobKind {
@@ -17,6 +17,8 @@ export function kindOfAction(action: Action): JobKind {
       return "restore";
     case "restore-local-copy":
       return "restore-local";
+    case "verify-backup":
+      return "verify";
     default:
       return "other";
   }
@@ -136,6 +138,7 @@ export const JOB_TITLES: Record<JobKind, string> = {
   restore: "Restoring",
   "restore-local": "Restoring a local copy",
   rollback: "Rolling back",
+  verify: "Verifying a backup",
   other: "Working",
 };
 
@@ -168,6 +171,7 @@ export function busyReason(kind: JobKind, profile: string): string {
     restore: "A restore is running",
     "restore-local": "A restore is running",
     rollback: "A roll back is running",
+    verify: "A backup is being verified",
     other: "Another operation is running",
   };
   return `${what[kind]} for “${profile}”. One job at a time per profile — wait for it to finish or cancel it.`;

@@ -23,6 +23,8 @@ function entry(name: string, createdAt: string, o: Partial<BackupEntry> = {}): B
     legacy: false,
     ageSeconds: 0,
     expiresAt: createdAt,
+    rowCounts: null,
+    verification: null,
     ...o,
   };
 }

@@ -22,6 +22,7 @@ const ACTIONS: Record<Action, string> = {
   "remove-profile": "Remove profile",
   "set-schedule": "Change schedule",
   "install-update": "Install update",
+  "verify-backup": "Verify backup",
 };
 
 export function actionLabel(action: Action | string): string {

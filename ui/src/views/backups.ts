@@ -14,7 +14,9 @@ import { icon } from "../ui/icons";
 import { badge, button, emptyState, errorBox, field } from "../ui/widgets";
 import { createBackup, downloadBackup, openDeleteModal, openPruneModal, takeHighlight } from "./actions";
 import { pageHeader } from "./page";
+import { healthStripView } from "./healthStrip";
 import { openRestoreModal } from "./restoreModal";
+import { verifiedTd, verifyBackup } from "./verify";
 
 /** The name, allowed to wrap after its `rythm-backup-` prefix when the table is narrow. */
 export function nameText(name: string, title = name): HTMLElement {
@@ -37,6 +39,7 @@ const COLUMNS: Column[] = [
   { key: "size", label: "Size", cls: "col-num" },
   { key: "format", label: "Format" },
   { key: "checksum", label: "Checksum" },
+  { key: null, label: "Verified", cls: "col-verified" },
   { key: "expiresAt", label: "Expires" },
   { key: "createdBy", label: "Created by" },
   { key: null, label: "Actions", cls: "col-actions" },
@@ -61,6 +64,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
   const toolbar = h("div", { class: "toolbar" }, filter.root, summary);
 
   const content = h("div", { class: "table-area" });
+  const health = healthStripView(profile);
 
   const subtitle = h(
     "span",
@@ -75,6 +79,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
     "section",
     { class: "page", "aria-labelledby": "page-title" },
     pageHeader({ title: "Backups", subtitle, actions: [refreshBtn, pruneBtn, createBtn] }),
+    health.root,
     busyNote,
     toolbar,
     content,
@@ -98,7 +103,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
   function sortHeader(col: Column): HTMLTableCellElement {
     const th = h("th", { scope: "col", class: col.cls });
     if (!col.key) {
-      th.append(h("span", { class: "sr-only", text: col.label }));
+      th.append(h("span", { class: col.cls === "col-actions" ? "sr-only" : undefined, text: col.label }));
       return th;
     }
     const key = col.key;
@@ -140,6 +145,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
       size: "sm",
       onClick: () => openRestoreModal(profile, targetFor(profile, "backup", entry.name, entry.createdAt, entry.database)),
     });
+    const vf = button({ label: `Verify ${entry.name}`, tooltip: "Verify: restore into a scratch database and compare rows", icon: "shield", iconOnly: true, testid: `verify-${entry.name}`, size: "sm", onClick: () => void verifyBackup(profile, entry) });
     const del = button({
       label: `Delete ${entry.name}`,
       tooltip: "Delete…",
@@ -150,7 +156,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
       size: "sm",
       onClick: () => openDeleteModal(profile, entry, entry.name === newest),
     });
-    for (const b of [dl, rs, del]) setDisabled(b, blocker);
+    for (const b of [dl, rs, vf, del]) setDisabled(b, blocker);
     const kindBadge = entry.type === "pre-restore" ? badge("safety", "warning", { title: "Taken automatically before a restore, to roll back with" }) : null;
     const kindText = entry.type === "pre-restore" ? "before a restore" : entry.type === "unknown" ? "origin unknown" : entry.type;
     // The server's word on a backup that did not complete (the RYTHM platform's `status`).
@@ -195,13 +201,14 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
                 "not recorded by the server",
               ),
       ),
+      verifiedTd(entry, now),
       h("td", { class: `expiry expiry-${expiry.tone}`, testid: `expiry-${entry.name}`, title: `Retention deletes it after ${formatLocalDateTime(entry.expiresAt)}${entry.name === newest ? " — but the newest backup is always kept" : ""}` }, expiry.text, entry.name === newest && expiry.tone === "due" ? h("span", { class: "muted small", text: " (kept: newest)" }) : null),
       h(
         "td",
         { class: "col-by" },
         h("div", { class: "two-line" }, h("span", { class: entry.createdBy ? "ellipsis" : "muted", text: entry.createdBy ?? "—", title: entry.createdBy ?? undefined }), h("span", { class: "muted small", text: kindText })),
       ),
-      h("td", { class: "col-actions" }, h("div", { class: "row-actions" }, dl, rs, del)),
+      h("td", { class: "col-actions" }, h("div", { class: "row-actions" }, dl, rs, vf, del)),
     );
     return tr;
   }
@@ -273,6 +280,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
     const state = backups.value[profile.name] ?? { status: "idle" };
     lastState = state;
     const entries = "entries" in state ? state.entries : null;
+    health.update(entries);
     if (state.status === "error" && state.error.code === "auth_required" && profile.mode.type === "api") {
       summary.textContent = "";
       toolbar.hidden = true;

@@ -7,6 +7,7 @@ use rythm_backup_core::backups::{Backups, CreateOutcome};
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::backup::BackupRequest;
 use rythm_backup_core::jobs::restore::RestoreSource;
+use rythm_backup_core::jobs::verify::VerifyOutcome;
 use rythm_backup_core::pg::DbTarget;
 use rythm_backup_core::profile::Profiles;
 use rythm_backup_core::{BackupKind, BackupName, Compression, DumpFormat, Engine, Error};
@@ -22,7 +23,7 @@ pub async fn backup(
     profile: Option<&str>,
     format: Option<DumpFormat>,
     compression: Option<Compression>,
-) -> Result<(), Error> {
+) -> Result<CreateOutcome, Error> {
     let outcome: CreateOutcome = if format.is_some() || compression.is_some() {
         let engine = direct(backups, "choosing --format or --compression")?;
         let request = BackupRequest {
@@ -50,7 +51,7 @@ pub async fn backup(
         }
     }
     ctx.finish(&outcome, output::created).await;
-    Ok(())
+    Ok(outcome)
 }
 
 pub async fn list(ctx: &Ctx, backups: &dyn Backups) -> Result<(), Error> {
@@ -82,7 +83,12 @@ pub async fn download(
     Ok(())
 }
 
-pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Result<(), Error> {
+/// Restores; returns the database restored into, when known.
+pub async fn restore(
+    ctx: &Ctx,
+    backups: &dyn Backups,
+    args: RestoreArgs,
+) -> Result<Option<String>, Error> {
     let needs_engine = args.file.is_some() || args.target_db.is_some() || args.create;
     if !needs_engine {
         let name = BackupName::parse(args.name.as_deref().unwrap_or_default())?;
@@ -97,7 +103,7 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
             .await?;
         let server = backups.describe().location;
         ctx.finish(&summary, |s| output::restored(s, &server)).await;
-        return Ok(());
+        return Ok(summary.database);
     }
     let engine = direct(backups, "restore with --file, --target-db or --create")?;
     let source = match (args.name, args.file) {
@@ -124,7 +130,7 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
         .restore(source, options, &ctx.progress, &ctx.cancel)
         .await?;
     ctx.finish(&outcome, output::restore).await;
-    Ok(())
+    Ok(Some(outcome.database))
 }
 
 pub async fn delete(ctx: &Ctx, backups: &dyn Backups, name: &str) -> Result<(), Error> {
@@ -145,13 +151,41 @@ pub async fn prune(ctx: &Ctx, backups: &dyn Backups, dry_run: bool) -> Result<()
     Ok(())
 }
 
-pub async fn verify(ctx: &Ctx, backups: &dyn Backups, name: &str) -> Result<(), Error> {
-    let name = BackupName::parse(name)?;
-    let outcome = direct(backups, "verify")?
-        .verify(&name, &ctx.progress, &ctx.cancel)
-        .await?;
+/// The backup `verify` works on: the one named, or with `--latest` the newest (safety
+/// backups taken before restores left aside).
+pub async fn verify_target(
+    backups: &dyn Backups,
+    name: Option<String>,
+    latest: bool,
+) -> Result<BackupName, Error> {
+    match (name, latest) {
+        (Some(name), false) => Ok(BackupName::parse(&name)?),
+        (None, true) => backups
+            .list()
+            .await?
+            .into_iter()
+            .find(|e| e.kind != BackupKind::PreRestore)
+            .map(|e| e.name)
+            .ok_or_else(|| {
+                Error::Storage(rythm_backup_core::storage::StorageError::NotFound {
+                    name: "(the newest backup)".into(),
+                    store: backups.describe().location,
+                })
+            }),
+        _ => Err(Error::InvalidInput(
+            "give either a backup name or --latest".into(),
+        )),
+    }
+}
+
+pub async fn verify(
+    ctx: &Ctx,
+    backups: &dyn Backups,
+    name: &BackupName,
+) -> Result<VerifyOutcome, Error> {
+    let outcome = backups.verify(name, &ctx.progress, &ctx.cancel).await?;
     ctx.finish(&outcome, output::verify).await;
-    Ok(())
+    Ok(outcome)
 }
 
 /// `--target-db`: a postgresql:// URL, or a database name on the configured server.

@@ -2,20 +2,25 @@
 //! cancellation token, and prints the result as text or JSON.
 
 mod backups;
+mod notify;
+mod profile_notify;
 mod profiles;
 mod schedule;
 mod secrets;
 mod server;
+mod status;
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use rythm_backup_core::{Cancel, Error, Progress};
 use serde::Serialize;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, NotifyAction};
 use crate::open::open_backups;
 use crate::output;
 use crate::progress::ProgressView;
+
 pub use secrets::open_profiles;
 
 /// What every command shares: output mode, progress sink and cancellation.
@@ -41,7 +46,9 @@ impl Ctx {
     }
 }
 
-pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
+/// Runs the command; `Ok(false)` when it ran but its result means exit status 1 (a failed
+/// verification, stale backups, a notification channel that failed its test).
+pub async fn run(cli: Cli, cancel: Cancel) -> Result<bool, Error> {
     let view = ProgressView::start(!cli.json);
     let ctx = Ctx {
         json: cli.json,
@@ -51,12 +58,16 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
     };
     let profile = cli.profile.as_deref();
     match cli.command {
-        Command::Profile { action } => profiles::profile(&ctx, action).await,
-        Command::Secrets { action } => secrets::secrets(&ctx, action).await,
-        Command::Login { password_stdin } => profiles::login(&ctx, profile, password_stdin).await,
-        Command::Logout => profiles::logout(&ctx, profile).await,
-        Command::Serve { listen } => server::serve(listen, ctx.cancel.clone()).await,
-        Command::Admin { action } => server::admin(&ctx, action).await,
+        Command::Profile { action } => profiles::profile(&ctx, action).await.map(|()| true),
+        Command::Secrets { action } => secrets::secrets(&ctx, action).await.map(|()| true),
+        Command::Login { password_stdin } => profiles::login(&ctx, profile, password_stdin)
+            .await
+            .map(|()| true),
+        Command::Logout => profiles::logout(&ctx, profile).await.map(|()| true),
+        Command::Serve { listen } => server::serve(listen, ctx.cancel.clone())
+            .await
+            .map(|()| true),
+        Command::Admin { action } => server::admin(&ctx, action).await.map(|()| true),
         command => {
             let backups = open_backups(profile, ctx.json).await?;
             let backups = backups.as_ref();
@@ -64,22 +75,75 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
                 Command::Backup {
                     format,
                     compression,
-                } => backups::backup(&ctx, backups, profile, format, compression).await,
-                Command::List => backups::list(&ctx, backups).await,
+                } => {
+                    let notifier = notify::notifier_or_warn(profile, backups);
+                    let started = Instant::now();
+                    let result = backups::backup(&ctx, backups, profile, format, compression).await;
+                    for event in notify::backup_event(notify::origin(backups), &result, started) {
+                        notify::send(&notifier, event).await;
+                    }
+                    result.map(|_| true)
+                }
+                Command::List => backups::list(&ctx, backups).await.map(|()| true),
                 Command::Download {
                     name,
                     output,
                     force,
-                } => backups::download(&ctx, backups, &name, output, force).await,
-                Command::Restore(args) => backups::restore(&ctx, backups, args).await,
-                Command::Delete { name, yes: _ } => backups::delete(&ctx, backups, &name).await,
-                Command::Prune { dry_run } => backups::prune(&ctx, backups, dry_run).await,
-                Command::Verify { name } => backups::verify(&ctx, backups, &name).await,
-                Command::Schedule { action } => schedule::schedule(&ctx, backups, action).await,
+                } => backups::download(&ctx, backups, &name, output, force)
+                    .await
+                    .map(|()| true),
+                Command::Restore(args) => {
+                    let notifier = notify::notifier_or_warn(profile, backups);
+                    let label = args
+                        .name
+                        .clone()
+                        .or_else(|| args.file.as_ref().map(|f| f.display().to_string()))
+                        .unwrap_or_default();
+                    let result = backups::restore(&ctx, backups, args).await;
+                    // A restore that could not start (a bad name, a refused confirmation)
+                    // changed nothing: only a restore that ran is a security event.
+                    let ran = !matches!(
+                        &result,
+                        Err(e) if matches!(e.code(), rythm_backup_core::ErrorCode::InvalidName
+                            | rythm_backup_core::ErrorCode::InvalidInput
+                            | rythm_backup_core::ErrorCode::ConfirmationMismatch
+                            | rythm_backup_core::ErrorCode::Unsupported
+                            | rythm_backup_core::ErrorCode::NotFound)
+                    );
+                    if ran {
+                        let event = notify::restore_event(notify::origin(backups), &label, &result);
+                        notify::send(&notifier, event).await;
+                    }
+                    result.map(|_| true)
+                }
+                Command::Delete { name, yes: _ } => {
+                    backups::delete(&ctx, backups, &name).await.map(|()| true)
+                }
+                Command::Prune { dry_run } => {
+                    backups::prune(&ctx, backups, dry_run).await.map(|()| true)
+                }
+                Command::Verify { name, latest } => {
+                    let notifier = notify::notifier_or_warn(profile, backups);
+                    let name = backups::verify_target(backups, name, latest).await?;
+                    let result = backups::verify(&ctx, backups, &name).await;
+                    if let Some(event) =
+                        notify::verify_event(notify::origin(backups), name.as_str(), &result)
+                    {
+                        notify::send(&notifier, event).await;
+                    }
+                    result.map(|v| v.ok)
+                }
+                Command::Status => status::status(&ctx, backups).await,
+                Command::Notify {
+                    action: NotifyAction::Test,
+                } => notify::test(&ctx, profile, Some(backups)).await,
+                Command::Schedule { action } => schedule::schedule(&ctx, backups, action)
+                    .await
+                    .map(|()| true),
                 Command::Profile { .. }
-                | Command::Secrets { .. }
                 | Command::Login { .. }
                 | Command::Logout
+                | Command::Secrets { .. }
                 | Command::Serve { .. }
                 | Command::Admin { .. } => unreachable!("handled above"),
             }

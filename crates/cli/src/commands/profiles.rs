@@ -65,7 +65,9 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
             .await;
             Ok(())
         }
+        ProfileAction::Notify(args) => super::profile_notify::set(ctx, &profiles, args).await,
         ProfileAction::Remove { name } => {
+            rythm_backup_core::notify::settings::NotifyProfiles::beside(&profiles).remove(&name)?;
             let removed = profiles.remove(&name)?;
             if !removed {
                 return Err(Error::InvalidInput(format!(

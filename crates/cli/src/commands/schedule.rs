@@ -21,11 +21,13 @@ pub async fn schedule(
             enabled,
             time,
             retention_days,
+            verify_after_backup,
         } => {
             let update = ScheduleUpdate {
                 enabled,
                 schedule_time: time,
                 retention_days,
+                verify_after_backup,
             };
             backups.set_schedule(&update).await?
         }
@@ -52,5 +54,9 @@ fn show(config: &ScheduleConfig) {
     println!("Last run: {}", when(&config.last_run_at));
     if config.enabled {
         println!("Next run: {}", when(&config.next_run_at));
+    }
+    if let Some(verify) = config.verify_after_backup {
+        let what = if verify { "rehearsed" } else { "not rehearsed" };
+        println!("Each scheduled backup is {what} (restored into a scratch database)");
     }
 }

@@ -184,8 +184,13 @@ fn api_mode_gives_the_same_results_as_direct_mode() {
     assert!(safety.starts_with("pre-restore-"), "{restored}");
     assert!(direct.list_names().contains(&safety.to_owned()));
 
-    let unsupported = api.run(&["verify", &name, "--json"]);
-    assert_eq!(unsupported.error_code(), "unsupported");
+    // A rehearsal through the server's endpoint, and the result in the list.
+    let verified = api.run(&["verify", &name, "--json"]).json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["verification"]["compared"], true, "{verified}");
+    let listed = api.list();
+    let entry = listed.iter().find(|e| e["name"] == name.as_str()).unwrap();
+    assert_eq!(entry["verification"]["ok"], true, "{entry}");
 
     let deleted = api.run(&["delete", &name, "--yes", "--json"]).json();
     assert_eq!(deleted["filename"], name.as_str());

@@ -426,3 +426,58 @@ fn json_errors_are_one_object_on_stderr() {
     assert!(!out.stderr.contains("secretpw"), "{out:#?}");
     assert!(file_names(cli.cwd()).is_empty());
 }
+
+/// A verify killed (SIGKILL) while it restores into its scratch database: the database goes
+/// all the same (its watchdog session drops it once the lease of the dead process ends).
+/// The CLI connects as a role of its own, so only its scratch databases are looked for.
+#[test]
+fn verify_killed_mid_restore_leaves_no_scratch_database() {
+    let role = format!("verify_role_{}", random_hex());
+    let password = format!("pw-{}", random_hex());
+    pg().psql(
+        "postgres",
+        &format!("CREATE ROLE {role} LOGIN CREATEDB PASSWORD '{password}'"),
+    );
+    let db = TestDb::create();
+    pg().psql(
+        "postgres",
+        &format!("ALTER DATABASE {} OWNER TO {role}", db.name),
+    );
+    let url = pg().url_as(&role, &password, &db.name);
+    let storage = Storage::local();
+    let cli = Cli::bare().storage(&storage).env("DATABASE_URL", &url);
+    db.psql(&format!(
+        "SET ROLE {role}; CREATE TABLE t (id int PRIMARY KEY, v text); \
+        INSERT INTO t SELECT g, string_agg(md5(random()::text), '') \
+        FROM generate_series(1, 150000) g, generate_series(1, 12) k GROUP BY g"
+    ));
+    let made = cli.run(&["backup", "--json", "--compression", "none"]);
+    assert_eq!(made.code, Some(0), "{made:#?}");
+    let name = made.json()["name"].as_str().unwrap().to_owned();
+    let scratch = || {
+        let found = pg().psql(
+            "postgres",
+            &format!(
+                "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
+                 WHERE r.rolname = '{role}' AND datname LIKE 'rythm\\_verify\\_%'"
+            ),
+        );
+        (!found.is_empty()).then_some(found)
+    };
+    let mut child = cli.spawn(&["verify", &name]);
+    let pid = child.id();
+    let database = wait_for(&mut child, "the scratch database", scratch);
+    wait_for(&mut child, "psql restoring", || child_named(pid, "psql"));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the scratch database {database} outlived the killed verify"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(db);
+    pg().psql("postgres", &format!("DROP ROLE IF EXISTS {role}"));
+}

@@ -10,6 +10,8 @@ mod failures;
 #[cfg(target_os = "linux")]
 mod hardening;
 mod names;
+#[cfg(unix)]
+mod notifications;
 mod platform;
 // The kernel keyring and `keyctl` are Linux's.
 #[cfg(target_os = "linux")]

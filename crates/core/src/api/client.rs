@@ -9,6 +9,7 @@ mod convert;
 mod download;
 mod env;
 mod features;
+mod verify;
 
 pub use address::is_unencrypted_remote;
 

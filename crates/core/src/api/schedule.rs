@@ -57,6 +57,7 @@ pub fn checked_update(update: &ScheduleUpdate) -> Result<ScheduleUpdate> {
         enabled: update.enabled,
         schedule_time,
         retention_days: update.retention_days,
+        verify_after_backup: update.verify_after_backup,
     })
 }
 
@@ -84,6 +85,14 @@ pub fn not_applied(sent: &ScheduleUpdate, answer: &ScheduleConfig) -> Option<Str
             differences.push(format!(
                 "retention_days {days} (kept {})",
                 answer.retention_days
+            ));
+        }
+    }
+    // Our server's extension: the RYTHM platform ignores it and answers without it.
+    if let Some(verify) = sent.verify_after_backup {
+        if answer.verify_after_backup != Some(verify) {
+            differences.push(format!(
+                "verify_after_backup {verify} (the server does not rehearse its backups)"
             ));
         }
     }
@@ -117,6 +126,7 @@ mod tests {
             enabled: true,
             schedule_time: time.map(str::to_owned),
             retention_days: days,
+            verify_after_backup: None,
         }
     }
 
@@ -130,7 +140,19 @@ mod tests {
             next_run_at: None,
             created_at: None,
             updated_at: None,
+            verify_after_backup: None,
         }
+    }
+
+    #[test]
+    fn a_rehearsal_setting_the_server_ignores_is_reported() {
+        let mut sent = update(None, None);
+        sent.verify_after_backup = Some(true);
+        let ignored = not_applied(&sent, &config(true, "02:00:00", 30)).unwrap();
+        assert!(ignored.contains("verify_after_backup"), "{ignored}");
+        let mut applied = config(true, "02:00:00", 30);
+        applied.verify_after_backup = Some(true);
+        assert_eq!(not_applied(&sent, &applied), None);
     }
 
     #[test]

@@ -152,6 +152,12 @@ pub struct ListedBackup {
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy: Option<bool>,
+    /// Our server: the tables and rows counted in the dump's snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_counts: Option<crate::catalog::RowCountSummary>,
+    /// Our server: the last restore rehearsal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::catalog::Verification>,
 }
 
 /// `POST /api/backups/{name}/restore` body, which only our server reads: when present,
@@ -169,6 +175,15 @@ pub struct RestoreRequestBody {
     /// false): the RYTHM application itself stays connected to its database.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub terminate_connections: bool,
+}
+
+/// `POST /api/backups/{name}/verify` answer (our server): the rehearsal's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifyResponse {
+    pub success: bool,
+    pub message: String,
+    pub data: crate::jobs::verify::VerifyOutcome,
 }
 
 /// Restore and delete answers.
@@ -215,6 +230,10 @@ pub struct ScheduleConfig {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Our server: rehearse a restore of each scheduled backup after it is taken (default
+    /// true when a scratch server, VERIFY_DATABASE_URL, is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_after_backup: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,6 +255,9 @@ pub struct ScheduleUpdate {
     pub schedule_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// Our server: see `ScheduleConfig::verify_after_backup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_after_backup: Option<bool>,
 }
 
 #[cfg(test)]
@@ -284,6 +306,8 @@ mod tests {
             database: None,
             expires_at: None,
             legacy: None,
+            row_counts: None,
+            verification: None,
         };
         let json = serde_json::to_value(&entry).unwrap();
         assert_eq!(json["createdAt"], "t");

@@ -3,11 +3,17 @@
 
 mod metadata;
 mod name;
+pub mod records;
+pub mod row_counts;
 mod sniff;
+pub mod verification;
 
 pub use metadata::{BackupKind, BackupMetadata};
 pub use name::{extension_of, BackupName, Compression, DumpFormat, NameError};
+pub use records::{RecordKind, RecordName};
+pub use row_counts::{RowCountSummary, TableRows};
 pub use sniff::{sniff_compression, sniff_format, SNIFF_LEN};
+pub use verification::{Mismatch, Verification};
 
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -51,6 +57,12 @@ pub struct BackupEntry {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
+    /// The tables and rows counted in the dump's snapshot (none for legacy backups).
+    #[serde(default)]
+    pub row_counts: Option<RowCountSummary>,
+    /// The last restore rehearsal, if any.
+    #[serde(default)]
+    pub verification: Option<Verification>,
 }
 
 impl BackupEntry {
@@ -90,23 +102,33 @@ impl BackupEntry {
             legacy: meta.is_none(),
             age_seconds: (now - created_at).whole_seconds(),
             expires_at: created_at + Duration::days(i64::from(retention_days)),
+            row_counts: meta
+                .as_ref()
+                .and_then(|_| row_counts::summary(&blob.metadata)),
+            verification: None,
             name,
         })
     }
 }
 
-/// Builds the listing: backups only, newest first.
+/// Builds the listing: backups only, newest first, each with its last verification when a
+/// record of one is in `blobs`.
 pub fn entries_newest_first(
     blobs: &[BlobInfo],
     now: OffsetDateTime,
     retention_days: u32,
 ) -> Vec<BackupEntry> {
+    let mut verifications = verification::from_listing(blobs);
     let mut entries: Vec<BackupEntry> = blobs
         .iter()
         .filter_map(|b| {
-            let entry = BackupEntry::from_blob(b, now, retention_days);
-            if entry.is_none() {
-                tracing::debug!(blob = %b.name.escape_debug(), "skipping a blob that is not a backup");
+            let mut entry = BackupEntry::from_blob(b, now, retention_days);
+            match &mut entry {
+                Some(entry) => entry.verification = verifications.remove(&entry.name),
+                None if RecordName::parse(&b.name).is_some() => {}
+                None => {
+                    tracing::debug!(blob = %b.name.escape_debug(), "skipping a blob that is not a backup")
+                }
             }
             entry
         })

@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::bridge::BlockWriter;
+use super::snapshot::RowCounting;
 use super::{Cancel, Phase, Progress};
-use crate::catalog::{BackupKind, BackupMetadata, BackupName, Compression, DumpFormat};
+use crate::catalog::{row_counts, BackupKind, BackupMetadata, BackupName, Compression, DumpFormat};
 use crate::codec::Encoder;
 use crate::error::{Error, Result};
 use crate::pg::{DbTarget, PgCommand, PgError, Server, ToolKind};
@@ -65,6 +66,13 @@ pub struct DumpOptions {
     pub clean: bool,
 }
 
+/// What one pg_dump run is told beyond the request: the options, and the snapshot the row
+/// counts were taken in (when one was exported).
+struct DumpPlan {
+    options: DumpOptions,
+    snapshot: Option<String>,
+}
+
 /// Dumps `database` into `store`. Nothing is listed unless the whole dump succeeded.
 pub async fn run(
     store: &Arc<dyn BlobStore>,
@@ -112,6 +120,9 @@ pub async fn run_with(
     progress.phase(Phase::Dumping, Some(name.to_string()), None);
 
     store.ensure_ready().await?;
+    // Row counts taken in the snapshot pg_dump reads (see `snapshot`).
+    let counting = RowCounting::start(&server, database).await;
+    let snapshot = counting.as_ref().map(|c| c.snapshot().to_owned());
     let mut upload = store.begin_upload(&name).await?;
     let (sender, mut receiver) = mpsc::channel::<Bytes>(QUEUED_BLOCKS);
     let raw_counter = Arc::new(AtomicU64::new(0));
@@ -126,7 +137,7 @@ pub async fn run_with(
                 &server,
                 &database,
                 &request,
-                options,
+                DumpPlan { options, snapshot },
                 sender,
                 &raw_counter,
                 &cancel,
@@ -179,7 +190,25 @@ pub async fn run_with(
         created_at: Some(created_at),
         kind: request.kind,
     };
-    let info = upload.commit(metadata.to_map()).await?;
+    let mut stored_metadata = metadata.to_map();
+    let counts = match counting {
+        Some(counting) => counting.finish().await,
+        None => None,
+    };
+    let manifest = match &counts {
+        Some(tables) => Some(row_counts::store_beside(store, &name, tables).await?),
+        None => None,
+    };
+    if let Some(manifest) = &manifest {
+        stored_metadata.extend(manifest.metadata.clone());
+    }
+    let info = match upload.commit(stored_metadata).await {
+        Ok(info) => info,
+        Err(e) => {
+            crate::catalog::records::forget(store, &name).await;
+            return Err(e.into());
+        }
+    };
     tracing::info!(backup = %name, size = info.size, raw_size, duration_ms, "backup finished");
     Ok(BackupOutcome {
         name,
@@ -207,12 +236,13 @@ async fn abort(
     Err(error)
 }
 
-/// Runs pg_dump and pushes its compressed output into `sender`; returns the dump's size.
+/// Runs pg_dump (in `snapshot`, when one was exported) and pushes its compressed output
+/// into `sender`; returns the dump's size.
 fn dump_into(
     server: &Server,
     database: &DbTarget,
     request: &BackupRequest,
-    options: DumpOptions,
+    plan: DumpPlan,
     sender: mpsc::Sender<Bytes>,
     raw_counter: &AtomicU64,
     cancel: &Cancel,
@@ -227,8 +257,11 @@ fn dump_into(
         (DumpFormat::Custom, Compression::None) => command.arg("--format=custom"),
         (DumpFormat::Custom, _) => command.arg("--format=custom").arg("--compress=0"),
     };
-    if options.clean {
+    if plan.options.clean {
         command = command.arg("--clean").arg("--if-exists");
+    }
+    if let Some(snapshot) = &plan.snapshot {
+        command = command.arg(format!("--snapshot={snapshot}"));
     }
     let mut child = command
         .spawn()

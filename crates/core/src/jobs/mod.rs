@@ -8,6 +8,8 @@ pub mod download;
 pub mod prune;
 mod psql_guard;
 pub mod restore;
+mod scratch;
+mod snapshot;
 mod spool;
 pub mod sql_filter;
 mod sql_stream;

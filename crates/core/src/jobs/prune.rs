@@ -83,7 +83,10 @@ pub async fn run(
     for entry in &doomed {
         if !dry_run {
             match store.delete(&entry.name).await {
-                Ok(()) => tracing::info!(backup = %entry.name, "retention deleted a backup"),
+                Ok(()) => {
+                    crate::catalog::records::forget(store, &entry.name).await;
+                    tracing::info!(backup = %entry.name, "retention deleted a backup")
+                }
                 // Someone else deleted it first: the goal is reached.
                 Err(StorageError::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),

@@ -95,13 +95,22 @@ pub enum SecretKind {
     DbPassword,
     /// Direct mode: the Azure Storage connection string (it holds the account key).
     AzureConnectionString,
+    /// Notifications: the SMTP password.
+    SmtpPassword,
+    /// Notifications: the Azure Communication Services connection string.
+    AcsConnectionString,
+    /// Notifications: the key that signs webhook bodies.
+    WebhookSecret,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 3] = [
+    pub const ALL: [SecretKind; 6] = [
         SecretKind::ApiToken,
         SecretKind::DbPassword,
         SecretKind::AzureConnectionString,
+        SecretKind::SmtpPassword,
+        SecretKind::AcsConnectionString,
+        SecretKind::WebhookSecret,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +118,9 @@ impl SecretKind {
             SecretKind::ApiToken => "api-token",
             SecretKind::DbPassword => "db-password",
             SecretKind::AzureConnectionString => "azure-connection-string",
+            SecretKind::SmtpPassword => "smtp-password",
+            SecretKind::AcsConnectionString => "acs-connection-string",
+            SecretKind::WebhookSecret => "webhook-secret",
         }
     }
 }

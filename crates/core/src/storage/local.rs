@@ -1,6 +1,8 @@
 //! The local-folder backend: each backup is a file in one directory with a sidecar
 //! `NAME.meta.json` holding its metadata. Uploads are written to `NAME.partial` and renamed
-//! into place on commit, so a half-written file is never listed.
+//! into place on commit, so a half-written file is never listed. Records kept beside a
+//! backup (`NAME.rows.json`, `NAME.verification.json`) are files too, with a sidecar of
+//! their own, each written through a temporary file and a rename.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::{BlobInfo, BlobMetadata, BlobStore, BlobUpload, ByteStream, StorageError};
-use crate::catalog::BackupName;
+use crate::catalog::{BackupName, RecordName};
 
 const SIDECAR_SUFFIX: &str = ".meta.json";
 const PARTIAL_SUFFIX: &str = ".partial";
@@ -108,6 +110,37 @@ impl LocalStore {
     }
 }
 
+impl LocalStore {
+    fn record_path(&self, name: &RecordName) -> PathBuf {
+        self.dir.join(name.as_str())
+    }
+
+    fn record_sidecar(&self, name: &RecordName) -> PathBuf {
+        self.dir.join(format!("{name}{SIDECAR_SUFFIX}"))
+    }
+
+    async fn record_info(&self, name: &RecordName) -> Result<Option<BlobInfo>, StorageError> {
+        let path = self.record_path(name);
+        let stat = match fs::metadata(&path).await {
+            Ok(stat) if stat.is_file() => stat,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot read", &path, e)),
+        };
+        let last_modified = stat
+            .modified()
+            .map(OffsetDateTime::from)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Ok(Some(BlobInfo {
+            name: name.to_string(),
+            size: stat.len(),
+            etag: None,
+            last_modified,
+            metadata: read_sidecar(&self.record_sidecar(name)).await?,
+        }))
+    }
+}
+
 fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> StorageError {
     StorageError::Io {
         action,
@@ -188,6 +221,13 @@ impl BlobStore for LocalStore {
             };
             // Sidecars, partial uploads and foreign files fail name validation and are skipped.
             let Ok(name) = BackupName::parse(file_name) else {
+                if let Some(record) = RecordName::parse(file_name) {
+                    match self.record_info(&record).await {
+                        Ok(Some(info)) => blobs.push(info),
+                        Ok(None) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 continue;
             };
             match self.info_of(&name).await {
@@ -233,6 +273,39 @@ impl BlobStore for LocalStore {
             }
             _ => Ok(()),
         }
+    }
+
+    async fn put_record(
+        &self,
+        name: &RecordName,
+        body: Bytes,
+        metadata: BlobMetadata,
+    ) -> Result<(), StorageError> {
+        self.ensure_ready().await?;
+        // Metadata first: a listed record always has its summary beside it.
+        let json = serde_json::to_vec_pretty(&metadata).expect("a string map serialises");
+        write_atomically(&self.record_sidecar(name), &json).await?;
+        write_atomically(&self.record_path(name), &body).await
+    }
+
+    async fn get_record(&self, name: &RecordName) -> Result<Option<Bytes>, StorageError> {
+        let path = self.record_path(name);
+        match fs::read(&path).await {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("cannot read", &path, e)),
+        }
+    }
+
+    async fn delete_record(&self, name: &RecordName) -> Result<(), StorageError> {
+        for path in [self.record_path(name), self.record_sidecar(name)] {
+            match fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("cannot delete", &path, e)),
+            }
+        }
+        Ok(())
     }
 }
 

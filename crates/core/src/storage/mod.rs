@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures::Stream;
 use time::OffsetDateTime;
 
-use crate::catalog::BackupName;
+use crate::catalog::{BackupName, RecordName};
 
 /// A stream of a blob's bytes, in the order they are stored.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StorageError>> + Send>>;
@@ -88,6 +88,22 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 
     /// Deletes a committed blob (and its metadata).
     async fn delete(&self, name: &BackupName) -> Result<(), StorageError>;
+
+    /// Writes a small record kept beside a backup (its row-count manifest, its last
+    /// verification), replacing one of the same name. `list` returns records too, with
+    /// their metadata; they never parse as backup names.
+    async fn put_record(
+        &self,
+        name: &RecordName,
+        body: Bytes,
+        metadata: BlobMetadata,
+    ) -> Result<(), StorageError>;
+
+    /// A record's bytes; `None` when there is none.
+    async fn get_record(&self, name: &RecordName) -> Result<Option<Bytes>, StorageError>;
+
+    /// Deletes a record; nothing happens when there is none.
+    async fn delete_record(&self, name: &RecordName) -> Result<(), StorageError>;
 }
 
 /// An upload in progress: blocks in order, then an atomic commit with the metadata.

@@ -409,6 +409,7 @@ async fn the_schedule_round_trips() {
         enabled: false,
         schedule_time: Some("03:30:00".into()),
         retention_days: Some(14),
+        verify_after_backup: None,
     };
     let changed = c.set_schedule(&update).await.unwrap();
     assert!(!changed.enabled);

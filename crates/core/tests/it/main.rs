@@ -8,6 +8,7 @@ mod interrupted;
 mod keychain;
 mod legacy;
 mod profiles;
+mod rehearsal;
 mod roundtrip;
 mod safety;
 mod secret_file;

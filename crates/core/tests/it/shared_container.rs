@@ -35,6 +35,7 @@ fn engine(db: &TestDb, container: &str, shared: bool) -> Engine {
         compression,
         created_by: Some("shared-container-test".into()),
         shared_with_platform: shared,
+        verify_database: None,
     })
     .expect("an engine on Azurite")
 }

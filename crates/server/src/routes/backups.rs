@@ -105,6 +105,11 @@ pub async fn create_backup(
     let object = result.as_ref().ok().map(|r| r.backup.name.to_string());
     audit::engine_outcome(&actor, "create_backup", object.as_deref(), &result);
     let report = result?;
+    let at = convert::iso_millis(state.schedule.clock().now());
+    state
+        .schedule
+        .store()
+        .modify(|s| s.last_success_at = Some(at));
     Ok((
         StatusCode::CREATED,
         Json(CreateBackupResponse {
@@ -171,6 +176,21 @@ pub async fn restore_backup(
     let actor = admin.email().to_owned();
     let result = restore(&state, &actor, &name, &body).await;
     audit::outcome(&actor, "restore_backup", Some(name.as_str()), &result);
+    // A restore that ran, whatever its end, is a security event; one refused before it
+    // started (409, a bad confirmation) changed nothing.
+    let ran = match &result {
+        Ok(_) => true,
+        Err(e) => e.status.is_server_error() || e.status == StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    if ran {
+        let event = rythm_backup_core::notify::Event::RestorePerformed {
+            origin: crate::notices::origin(&state.engine),
+            backup: name.to_string(),
+            actor: actor.clone(),
+            error: result.as_ref().err().map(|e| vec![e.message.clone()]),
+        };
+        crate::notices::send_detached(&state.notifier, event);
+    }
     result.map(Json)
 }
 

@@ -1,5 +1,7 @@
 //! `GET /api/health` (no token: for load balancers and monitoring; says whether the last
-//! scheduled run failed) and `GET /api/openapi.json`, the contract generated from the code.
+//! scheduled run failed, whether backups are stale, the last verification and each
+//! notification channel's last delivery) and `GET /api/openapi.json`, the contract
+//! generated from the code.
 
 use axum::extract::State;
 use axum::http::header;
@@ -7,18 +9,43 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Serialize;
 
+use rythm_backup_core::freshness::is_stale;
+
+use crate::schedule::store::VerificationRun;
 use crate::schedule::RunRecord;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`, or `degraded` when the last scheduled run failed.
+    /// `ok`; `degraded` when the last scheduled run or verification failed; `stale` when,
+    /// with the schedule on, no backup succeeded for `staleAfterHours`.
     pub status: String,
     pub version: String,
     /// The last scheduled run, if any (kept across restarts).
     pub last_scheduled_run: Option<RunRecord>,
     pub schedule: HealthSchedule,
+    /// When the last successful backup was taken (ISO 8601).
+    pub last_success_at: Option<String>,
+    pub stale: bool,
+    pub stale_after_hours: u32,
+    /// The last restore rehearsal the server ran.
+    pub last_verification: Option<VerificationRun>,
+    /// Each notification channel's last delivery.
+    pub notifications: Vec<ChannelDelivery>,
+}
+
+/// A notification channel's last delivery.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelDelivery {
+    pub channel: String,
+    pub target: String,
+    pub event: String,
+    pub ok: bool,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub at: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,15 +68,55 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         run.error = run.error.map(|e| state.redactor.redact(&e));
         run
     });
-    let degraded = last.as_ref().is_some_and(|r| !r.ok);
+    let now = state.schedule.clock().now();
+    let since = stored
+        .last_success_at
+        .as_deref()
+        .or(stored.config.updated_at.as_deref())
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+    let stale = stored.config.enabled && is_stale(since, now, state.stale_after_hours);
+    let last_verification = stored.last_verification.map(|mut run| {
+        run.verification.error = run.verification.error.map(|e| state.redactor.redact(&e));
+        run
+    });
+    let degraded = last.as_ref().is_some_and(|r| !r.ok)
+        || last_verification
+            .as_ref()
+            .is_some_and(|v| !v.verification.ok);
+    let notifications = state
+        .notifier
+        .last_deliveries()
+        .into_iter()
+        .map(|d| ChannelDelivery {
+            channel: d.channel,
+            target: d.target,
+            event: d.event,
+            ok: d.ok,
+            attempts: d.attempts,
+            error: d.error.map(|e| state.redactor.redact(&e)),
+            at: crate::convert::iso_millis(d.at),
+        })
+        .collect();
+    let status = match (stale, degraded) {
+        (true, _) => "stale",
+        (false, true) => "degraded",
+        (false, false) => "ok",
+    };
     Json(Health {
-        status: if degraded { "degraded" } else { "ok" }.into(),
+        status: status.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         last_scheduled_run: last,
         schedule: HealthSchedule {
             enabled: stored.config.enabled,
             next_run_at: stored.config.next_run_at,
         },
+        last_success_at: stored.last_success_at,
+        stale,
+        stale_after_hours: state.stale_after_hours,
+        last_verification,
+        notifications,
     })
 }
 

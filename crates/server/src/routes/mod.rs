@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backups;
 pub mod health;
 pub mod schedule;
+pub mod verify;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(backups::delete_backup))
         .routes(routes!(backups::restore_backup))
         .routes(routes!(backups::restore_role))
+        .routes(routes!(verify::verify_backup))
         .routes(routes!(backups::download_backup))
         .routes(routes!(schedule::get_schedule, schedule::put_schedule))
         .routes(routes!(health::health))

@@ -103,6 +103,14 @@ fn validated(body: &[u8]) -> Result<ScheduleUpdate, ApiError> {
             ))
         }
     }
+    match object.get("verify_after_backup") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "verify_after_backup must be a boolean",
+            ))
+        }
+    }
     match object.get("retention_days") {
         None | Some(Value::Null) => {}
         Some(v) => {
@@ -137,6 +145,7 @@ mod tests {
             br#"{"enabled":true,"retention_days":-1}"#,
             br#"{"enabled":true,"retention_days":1.5}"#,
             br#"{"enabled":true,"retention_days":"7"}"#,
+            br#"{"enabled":true,"verify_after_backup":"yes"}"#,
         ] {
             assert!(validated(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }

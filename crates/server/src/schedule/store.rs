@@ -35,6 +35,14 @@ pub struct RunRecord {
     pub pruned: Vec<String>,
 }
 
+/// A verification the server ran, and of which backup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRun {
+    pub backup: String,
+    pub verification: rythm_backup_core::catalog::Verification,
+}
+
 /// The file's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSchedule {
@@ -42,6 +50,15 @@ pub struct StoredSchedule {
     pub config: ScheduleConfig,
     #[serde(default)]
     pub last_result: Option<RunRecord>,
+    /// When the last backup that succeeded (scheduled or not) was taken (ISO 8601).
+    #[serde(default)]
+    pub last_success_at: Option<String>,
+    /// The `last_success_at` of the stale episode already announced ("never" when there was
+    /// no backup at all), so one episode sends one alarm, across restarts too.
+    #[serde(default)]
+    pub stale_alarm_sent_for: Option<String>,
+    #[serde(default)]
+    pub last_verification: Option<VerificationRun>,
 }
 
 #[derive(Debug)]
@@ -76,8 +93,12 @@ impl ScheduleStore {
                     next_run_at: None,
                     created_at: Some(iso_millis(now)),
                     updated_at: Some(iso_millis(now)),
+                    verify_after_backup: None,
                 },
                 last_result: None,
+                last_success_at: None,
+                stale_alarm_sent_for: None,
+                last_verification: None,
             },
             Err(source) => {
                 return Err(ServerError::Io {
@@ -137,6 +158,9 @@ impl ScheduleStore {
         if let Some(days) = update.retention_days {
             next.config.retention_days = days;
         }
+        if let Some(verify) = update.verify_after_backup {
+            next.config.verify_after_backup = Some(verify);
+        }
         let at = parse_time(&next.config.schedule_time)?;
         next.config.next_run_at = next
             .config
@@ -164,6 +188,37 @@ impl ScheduleStore {
             tracing::warn!(error = %e, path = %self.path.display(), "cannot save the schedule");
         }
         *current = next;
+    }
+
+    /// Fills in `verify_after_backup` when the file has none: `default` (true when a scratch
+    /// server is configured).
+    pub fn default_verify_after_backup(&self, default: bool) {
+        let mut current = self.lock();
+        if current.config.verify_after_backup.is_none() {
+            current.config.verify_after_backup = Some(default);
+        }
+    }
+
+    /// Changes the persisted state with `change` and saves it (a failed save is logged:
+    /// the state in memory is right, the file catches up at the next save).
+    pub fn modify(&self, change: impl FnOnce(&mut StoredSchedule)) {
+        let mut current = self.lock();
+        let mut next = current.clone();
+        change(&mut next);
+        if next == *current {
+            return;
+        }
+        if let Err(e) = self.save(&next) {
+            tracing::warn!(error = %e, path = %self.path.display(), "cannot save the schedule");
+        }
+        *current = next;
+    }
+
+    /// When the last successful backup was taken.
+    pub fn last_success(&self) -> Option<OffsetDateTime> {
+        let current = self.lock();
+        let at = current.last_success_at.as_deref()?;
+        OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
     }
 
     fn save(&self, stored: &StoredSchedule) -> std::io::Result<()> {
@@ -268,6 +323,7 @@ mod tests {
             enabled: true,
             schedule_time: Some("03:30".into()),
             retention_days: Some(7),
+            verify_after_backup: None,
         };
         let config = store.update(&update, now).unwrap();
         assert_eq!(config.schedule_time, "03:30:00");

@@ -9,6 +9,8 @@ mod concurrency;
 mod download;
 mod limits;
 mod login_burst;
+#[cfg(unix)]
+mod notifications;
 mod openapi;
 mod query_credentials;
 mod revocation;

@@ -23,6 +23,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/backups", &["get", "post"]),
         ("/api/backups/{name}", &["delete"]),
         ("/api/backups/{name}/restore", &["post"]),
+        ("/api/backups/{name}/verify", &["post"]),
         ("/api/backups/{name}/download", &["get"]),
         ("/api/backups/schedule/config", &["get", "put"]),
         ("/api/health", &["get"]),
@@ -49,6 +50,8 @@ async fn openapi_document_lists_every_route() {
         "ScheduleResponse",
         "ErrorBody",
         "Health",
+        "VerifyResponse",
+        "Verification",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }

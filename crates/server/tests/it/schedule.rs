@@ -38,7 +38,8 @@ async fn schedule_validates_and_survives_a_restart() {
             "retention_days",
             "schedule_id",
             "schedule_time",
-            "updated_at"
+            "updated_at",
+            "verify_after_backup"
         ]
     );
     assert_eq!(data["enabled"], false);

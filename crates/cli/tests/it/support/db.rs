@@ -50,6 +50,14 @@ impl Pg {
         self.url_with_password(database, &self.password)
     }
 
+    /// A URL for another role of the server.
+    pub fn url_as(&self, user: &str, password: &str, database: &str) -> String {
+        format!(
+            "postgresql://{user}:{password}@{}/{database}",
+            self.host_port
+        )
+    }
+
     pub fn url_with_password(&self, database: &str, password: &str) -> String {
         format!(
             "postgresql://{}:{password}@{}/{database}",

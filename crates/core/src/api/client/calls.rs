@@ -280,6 +280,15 @@ impl Backups for ApiClient {
         })
     }
 
+    async fn verify(
+        &self,
+        name: &BackupName,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<crate::jobs::verify::VerifyOutcome> {
+        self.verify_backup(name, progress, cancel).await
+    }
+
     async fn delete(&self, name: &BackupName) -> Result<()> {
         self.on_backup(Method::DELETE, name, None, None).await?;
         tracing::info!(server = %self.server, backup = %name, "backup deleted");

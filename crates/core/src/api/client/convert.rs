@@ -89,6 +89,8 @@ pub(super) fn entry(
         status: listed.status.filter(|s| !s.trim().is_empty()),
         age_seconds: (now - created_at).whole_seconds(),
         expires_at,
+        row_counts: listed.row_counts,
+        verification: listed.verification,
         name,
     })
 }
@@ -166,6 +168,8 @@ mod tests {
             database: None,
             expires_at: None,
             legacy: None,
+            row_counts: None,
+            verification: None,
         }
     }
 

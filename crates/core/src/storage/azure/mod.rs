@@ -26,8 +26,8 @@ pub use connection::{AzureConnection, Credentials, Secret};
 use error::{error_code_of, status_of, ErrorMapper};
 use upload::AzureUpload;
 
-use crate::catalog::BackupName;
-use crate::storage::{BlobInfo, BlobStore, BlobUpload, ByteStream, StorageError};
+use crate::catalog::{BackupName, RecordName};
+use crate::storage::{BlobInfo, BlobMetadata, BlobStore, BlobUpload, ByteStream, StorageError};
 
 /// How long a SAS signed from the account key stays valid, and when the store signs a new
 /// one, so a long-running server never works with an expired SAS.
@@ -333,5 +333,48 @@ impl BlobStore for AzureStore {
             .await
             .map_err(self.map_for(name))?;
         Ok(())
+    }
+
+    async fn put_record(
+        &self,
+        name: &RecordName,
+        body: bytes::Bytes,
+        metadata: BlobMetadata,
+    ) -> Result<(), StorageError> {
+        // One staged block and a commit: the record appears whole, with its metadata.
+        let blob = self
+            .client()?
+            .blob_client(name.as_str())
+            .block_blob_client();
+        let mut upload: Box<dyn BlobUpload> = Box::new(AzureUpload::new(
+            blob,
+            name.as_str().to_owned(),
+            self.errors.clone(),
+        ));
+        upload.put_block(body).await?;
+        upload.commit(metadata).await?;
+        Ok(())
+    }
+
+    async fn get_record(&self, name: &RecordName) -> Result<Option<bytes::Bytes>, StorageError> {
+        let blob = self.client()?.blob_client(name.as_str());
+        let body = match blob.download(None).await {
+            Ok(result) => result.body,
+            Err(e) if status_of(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.errors.map(e, Some(name.as_str()))),
+        };
+        let chunks: Vec<bytes::Bytes> = body
+            .map(|chunk| chunk.map_err(|e| self.errors.map(e, Some(name.as_str()))))
+            .try_collect()
+            .await?;
+        Ok(Some(chunks.concat().into()))
+    }
+
+    async fn delete_record(&self, name: &RecordName) -> Result<(), StorageError> {
+        match self.client()?.blob_client(name.as_str()).delete(None).await {
+            Ok(_) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.errors.map(e, Some(name.as_str()))),
+        }
     }
 }

@@ -59,6 +59,7 @@ async fn the_platform_refuses_hh_mm_so_the_client_sends_hh_mm_ss() {
         enabled: true,
         schedule_time: Some("03:15".into()),
         retention_days: None,
+        verify_after_backup: None,
     };
     let set = c.set_schedule(&update).await.unwrap();
     assert_eq!(set.schedule_time, "03:15:00");
@@ -98,6 +99,7 @@ async fn the_platform_takes_a_retention_of_0_as_absent_so_the_client_refuses_it(
         enabled: true,
         schedule_time: None,
         retention_days: Some(0),
+        verify_after_backup: None,
     };
     let error = c.set_schedule(&zero).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");

@@ -69,6 +69,7 @@ impl TestEngine {
             compression,
             created_by: Some("integration-test".into()),
             shared_with_platform: false,
+            verify_database: None,
         };
         TestEngine {
             engine: Engine::with_store(config, store),

@@ -37,6 +37,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Changes to the server's configuration (timeouts, limits) before it starts.
     pub configure: fn(&mut ServerConfig),
+    /// Notification and freshness variables (`SMTP_*`, `NOTIFY_*`, `STALE_AFTER_HOURS`, …).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             backend: Backend::Azure,
             database_url: None,
             configure: |_| {},
+            env: Vec::new(),
         }
     }
 }
@@ -106,6 +109,12 @@ impl TestServer {
         let mut config = ServerConfig::new(jwt_secret.clone().into()).expect("a valid secret");
         config.admins_file = dir.path().join("admins.json");
         config.schedule_file = dir.path().join("schedule.json");
+        let vars: BTreeMap<&str, String> = options.env.iter().cloned().collect();
+        let lookup = |k: &str| vars.get(k).cloned();
+        config.notify = rythm_backup_core::notify::NotifyConfig::from_lookup(lookup)
+            .expect("the test's notification settings are valid");
+        config.stale_after_hours = rythm_backup_core::freshness::stale_after_hours_from(&lookup)
+            .expect("a valid STALE_AFTER_HOURS");
         (options.configure)(&mut config);
         AdminFile::load(&config.admins_file)
             .unwrap()
