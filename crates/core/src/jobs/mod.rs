@@ -4,13 +4,16 @@
 
 pub mod backup;
 mod bridge;
+pub mod contents;
 pub mod download;
+pub mod partial;
 pub mod prune;
 mod psql_guard;
 pub mod restore;
 mod spool;
 pub mod sql_filter;
 mod sql_stream;
+mod transaction;
 pub mod verify;
 
 use std::sync::Arc;
@@ -38,6 +41,8 @@ pub enum Phase {
     Downloading,
     /// Counting rows of a verification restore.
     Checking,
+    /// A partial restore replacing the chosen rows (bytes of rows copied).
+    Replacing,
 }
 
 /// Progress reported by a running job.
