@@ -145,7 +145,16 @@ fn spool_write_failed(dir: &std::path::Path, e: std::io::Error) -> Error {
 fn open_private(dir: &std::path::Path) -> Result<File> {
     crate::fsmode::create_private_dir_all(dir)
         .map_err(|e| Error::io("cannot create folder", dir, e))?;
-    tempfile::tempfile_in(dir).map_err(|e| Error::io("cannot create a temporary file in", dir, e))
+    let file = tempfile::tempfile_in(dir)
+        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    // An unnamed file (O_TMPFILE) gets the umask's mode, not tempfile's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("cannot make private a temporary file in", dir, e))?;
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -188,11 +188,12 @@ impl Transaction {
     }
 }
 
-/// The rows of captured psql output (see `FIELD_SEP`).
+/// The rows of captured psql output (see `FIELD_SEP`). psql ends the last row of each
+/// query with a newline instead of the record separator, so both end a row: values with
+/// newlines cannot be told apart, and are not printed by the queries whose rows are read.
 pub(crate) fn output_rows(printed: &[u8]) -> Vec<Vec<String>> {
     String::from_utf8_lossy(printed)
-        .split(RECORD_SEP)
-        .map(|record| record.trim_matches('\n'))
+        .split([RECORD_SEP, '\n'])
         .filter(|record| !record.is_empty())
         .map(|record| record.split(FIELD_SEP).map(str::to_owned).collect())
         .collect()
@@ -302,10 +303,10 @@ mod tests {
 
     #[test]
     fn captured_rows_split_on_the_separators() {
-        let printed = format!("a{FIELD_SEP}1{RECORD_SEP}\nb{FIELD_SEP}{RECORD_SEP}");
+        let printed = format!("7\na{FIELD_SEP}1{RECORD_SEP}b{FIELD_SEP}\nc{FIELD_SEP}2");
         assert_eq!(
             output_rows(printed.as_bytes()),
-            vec![vec!["a", "1"], vec!["b", ""]]
+            vec![vec!["7"], vec!["a", "1"], vec!["b", ""], vec!["c", "2"]]
         );
         assert!(output_rows(b"").is_empty());
     }

@@ -102,7 +102,8 @@ impl Apply<'_> {
                     self.rows_from_scratch(&out, &copy.source, input, &mut copied)?;
                     sql(input, &script::copied(i, copy))?;
                 }
-                sql(input, &script::report(&[]))?;
+                let copies: Vec<TableName> = tables.iter().map(|t| t.copy.clone()).collect();
+                sql(input, &script::report(&copies))?;
             }
             PlanKind::Replace {
                 tables,
@@ -194,7 +195,12 @@ impl Apply<'_> {
                 }
                 sql(input, script::triggers_on(!quiet.is_empty()))?;
                 sql(input, &script::refresh(refresh))?;
-                let restored: Vec<TableName> = tables.iter().map(|t| t.name.clone()).collect();
+                // Refreshed views count their rows as inserted: theirs is no other change.
+                let restored: Vec<TableName> = tables
+                    .iter()
+                    .map(|t| t.name.clone())
+                    .chain(refresh.iter().cloned())
+                    .collect();
                 sql(input, &script::report(&restored))?;
             }
         }

@@ -35,10 +35,19 @@ pub(crate) fn check_text(condition: &str) -> Result<()> {
     {
         return Err(refused(&format!("holds the control character {:?}", c)));
     }
+    // A `;` after the text must end the statement, right there: inside an unclosed quote,
+    // comment or dollar quote it would not, and inside an open parenthesis it would not
+    // end it either.
     let mut lexer = Lexer::default();
     lexer.push(condition.as_bytes());
+    lexer.push(b"\n;");
+    let sentinel_end = condition.len() + 2;
     let mut depth: i64 = 0;
+    let mut ended = false;
     while let Some(event) = lexer.next(true) {
+        if ended {
+            return Err(refused("ends inside a quote or comment"));
+        }
         match event {
             Event::Token(lexed) => match lexed.token {
                 Token::Punct(b'(') => depth += 1,
@@ -50,6 +59,10 @@ pub(crate) fn check_text(condition: &str) -> Result<()> {
                 }
                 _ => {}
             },
+            Event::StatementEnd { end } if end == sentinel_end => ended = true,
+            Event::GroupedSemicolon { at, .. } if at + 1 == sentinel_end => {
+                return Err(refused("leaves a parenthesis open"))
+            }
             Event::StatementEnd { .. } | Event::GroupedSemicolon { .. } => {
                 return Err(refused("contains a ; (it must be one condition, not statements)"))
             }
@@ -63,11 +76,8 @@ pub(crate) fn check_text(condition: &str) -> Result<()> {
             Event::Ambiguous { what, .. } => return Err(refused(&format!("contains {what}"))),
         }
     }
-    if lexer.settled() != lexer.held() {
+    if !ended {
         return Err(refused("ends inside a quote or comment"));
-    }
-    if depth != 0 {
-        return Err(refused("leaves a parenthesis open"));
     }
     Ok(())
 }

@@ -98,7 +98,8 @@ pub async fn run(
                 expected_sha256,
                 total: Some(size),
             };
-            let streamed = restore_stream(&server, &scratch_target, input, false, &progress, &cancel)?;
+            let streamed = restore_stream(&server, &scratch_target, input, false, &progress, &cancel)
+                .map_err(|e| scratch_failed(e, &target))?;
             let prepared = prepare(&server, &target, &scratch_target, &selection)?;
             Ok::<_, Error>((streamed, prepared))
         })
@@ -187,6 +188,28 @@ pub async fn run(
         compression: streamed.compression,
         duration_ms,
     })
+}
+
+/// A failure restoring the backup into the scratch database, told as what it means for the
+/// target: nothing changed there.
+fn scratch_failed(error: Error, target: &DbTarget) -> Error {
+    let Error::RestoreFailed { detail, .. } = error else {
+        return error;
+    };
+    let why = if detail.contains("row-level security") {
+        "row-level security policies hide rows from the restoring role, so the backup cannot \
+         be read whole: restore as a role with BYPASSRLS (or the superuser). "
+    } else {
+        ""
+    };
+    Error::RestoreFailed {
+        database: target.describe(),
+        detail: format!(
+            "{why}The backup could not be restored into a scratch database on the same server \
+             to read it: {}",
+            detail.trim()
+        ),
+    }
 }
 
 async fn drop_scratch(scratch: Scratch) {

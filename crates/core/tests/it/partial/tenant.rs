@@ -167,3 +167,67 @@ async fn a_dry_run_reports_and_changes_nothing() {
     assert_eq!(engine.engine.list().await.unwrap().len(), 1, "no safety backup");
     no_scratch_left(&db);
 }
+
+/// Tenant A keeps writing while B is restored: every row A wrote is there afterwards, and B
+/// equals the backup (the restore locks its tables against writers only for its last step,
+/// and never touches A's rows).
+#[tokio::test(flavor = "multi_thread")]
+async fn other_tenants_keep_writing_during_a_restore() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let db = tenant_db("partial_load");
+    let engine = engine_for(&db, StoreKind::Local, DumpFormat::Plain);
+    let name = backup(&engine).await;
+    let b_at_backup = tenant_dump(&db, B);
+    db.execute(&format!("DELETE FROM sessions WHERE tenant_id = '{B}'"));
+    let client = db.sql_client();
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (client, stop, written) = (client.clone(), stop.clone(), written.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    client
+                        .execute(&format!(
+                            "INSERT INTO sessions (session_id, tenant_id, user_id, started_at, notes) \
+                             SELECT md5('load{w}-{i}')::uuid, tenant_id, user_id, now(), 'load' \
+                             FROM users WHERE tenant_id = '{A}' LIMIT 1"
+                        ))
+                        .expect("A's writes succeed during the restore");
+                    written.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    // The restore runs beside other sessions: it needs no exclusive access.
+    let options = rythm_backup_core::engine::RestoreOptions {
+        confirm: db.name(),
+        ..Default::default()
+    };
+    let outcome = engine
+        .engine
+        .partial_restore(
+            RestoreSource::Stored(name),
+            tenant(B),
+            options,
+            &Progress::none(),
+            &Cancel::new(),
+        )
+        .await
+        .expect("a restore beside writers");
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert_eq!(tenant_dump(&db, B), b_at_backup);
+    let rows = db.query(&format!(
+        "SELECT count(*) FROM sessions WHERE tenant_id = '{A}' AND notes = 'load'"
+    ));
+    assert!(written.load(Ordering::SeqCst) > 0);
+    assert_eq!(rows[0][0], written.load(Ordering::SeqCst).to_string(), "no write of A was lost");
+    assert_eq!(table(&outcome, "sessions").inserted, 40);
+}
