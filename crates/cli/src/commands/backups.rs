@@ -83,11 +83,19 @@ pub async fn download(
 }
 
 pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Result<(), Error> {
+    if args.dry_run || args.where_sql.is_some() || args.cascade_to_referencing {
+        return Err(Error::InvalidInput(
+            "--dry-run, --where and --cascade-to-referencing belong to a partial restore: add \
+             --table, --tenant or --into-schema"
+                .into(),
+        ));
+    }
+    let confirm = args.confirm.clone().unwrap_or_default();
     let needs_engine = args.file.is_some() || args.target_db.is_some() || args.create;
     if !needs_engine {
         let name = BackupName::parse(args.name.as_deref().unwrap_or_default())?;
         let options = RestoreOptions {
-            confirm: args.confirm,
+            confirm,
             skip_safety_backup: args.no_safety_backup,
             terminate_connections: args.terminate_connections,
             ..RestoreOptions::default()
@@ -116,7 +124,7 @@ pub async fn restore(ctx: &Ctx, backups: &dyn Backups, args: RestoreArgs) -> Res
     let options = RestoreOptions {
         target,
         create: args.create,
-        confirm: args.confirm,
+        confirm,
         skip_safety_backup: args.no_safety_backup,
         terminate_connections: args.terminate_connections,
     };
@@ -155,7 +163,7 @@ pub async fn verify(ctx: &Ctx, backups: &dyn Backups, name: &str) -> Result<(), 
 }
 
 /// `--target-db`: a postgresql:// URL, or a database name on the configured server.
-fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
+pub(super) fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
         let target =
             DbTarget::parse(value).map_err(|e| Error::Config(format!("--target-db: {e}")))?;

@@ -2,6 +2,7 @@
 //! cancellation token, and prints the result as text or JSON.
 
 mod backups;
+mod partial;
 mod profiles;
 mod schedule;
 mod server;
@@ -68,7 +69,15 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<(), Error> {
                     output,
                     force,
                 } => backups::download(&ctx, backups, &name, output, force).await,
+                Command::Restore(args) if args.is_partial() => {
+                    partial::restore(&ctx, backups, args).await
+                }
                 Command::Restore(args) => backups::restore(&ctx, backups, args).await,
+                Command::Contents {
+                    name,
+                    file,
+                    tenant_column,
+                } => partial::contents(&ctx, backups, name, file, &tenant_column).await,
                 Command::Delete { name, yes: _ } => backups::delete(&ctx, backups, &name).await,
                 Command::Prune { dry_run } => backups::prune(&ctx, backups, dry_run).await,
                 Command::Verify { name } => backups::verify(&ctx, backups, &name).await,

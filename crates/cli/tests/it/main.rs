@@ -10,6 +10,7 @@ mod failures;
 #[cfg(target_os = "linux")]
 mod hardening;
 mod names;
+mod partial;
 mod platform;
 // Many loopback source addresses and /proc/PID/status.
 #[cfg(target_os = "linux")]

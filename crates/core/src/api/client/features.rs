@@ -1,7 +1,8 @@
 //! What a backup server does around a restore, read from the OpenAPI document it serves:
-//! ours describes a restore body with `skipSafetyBackup`, `terminateConnections` and
-//! `confirm` and an answer with `safetyBackup`; the RYTHM platform serves no such document,
-//! reads no body and takes no safety backup. Asked once per client.
+//! ours describes a restore body with `skipSafetyBackup`, `terminateConnections`,
+//! `confirm` and the partial restore's `tables`, an answer with `safetyBackup`, and a
+//! `contents` route; the RYTHM platform serves no such document, reads no body, takes no
+//! safety backup and has neither. Asked once per client.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -37,6 +38,9 @@ impl ApiClient {
     }
 }
 
+/// The contents route, as an OpenAPI document names it.
+const CONTENTS_PATH: &str = "/api/backups/{name}/contents";
+
 /// The features an OpenAPI document describes; none for anything else.
 pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
     let schemas = &document["components"]["schemas"];
@@ -50,6 +54,10 @@ pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
         skip_safety_backup: has("RestoreRequestBody", "skipSafetyBackup"),
         terminate_connections: has("RestoreRequestBody", "terminateConnections"),
         checks_confirmation: has("RestoreRequestBody", "confirm"),
+        partial_restore: has("RestoreRequestBody", "tables") && has("ActionResponse", "partial"),
+        contents: document["paths"]
+            .as_object()
+            .is_some_and(|paths| paths.contains_key(CONTENTS_PATH)),
     }
 }
 
@@ -60,10 +68,11 @@ mod tests {
 
     #[test]
     fn features_come_from_the_documented_bodies() {
-        let ours = json!({"components": {"schemas": {
+        let ours = json!({"paths": {"/api/backups/{name}/contents": {}},
+            "components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}, "skipSafetyBackup": {},
-                "terminateConnections": {}}},
-            "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}}}}}});
+                "terminateConnections": {}, "tables": {}}},
+            "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}, "partial": {}}}}}});
         assert_eq!(from_openapi(&ours), RestoreFeatures::ALL);
         let older = json!({"components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}}},
@@ -71,6 +80,7 @@ mod tests {
         let features = from_openapi(&older);
         assert!(features.checks_confirmation && !features.safety_backup);
         assert!(!features.terminate_connections && !features.skip_safety_backup);
+        assert!(!features.partial_restore && !features.contents);
         for other in [
             json!(null),
             json!({"openapi": "3.1.0"}),
