@@ -12,6 +12,7 @@ mod features;
 mod partial;
 
 pub use address::is_unencrypted_remote;
+pub use features::from_openapi as features_from_openapi;
 
 use std::fmt;
 use std::sync::RwLock;

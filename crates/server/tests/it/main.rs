@@ -10,6 +10,7 @@ mod download;
 mod limits;
 mod login_burst;
 mod openapi;
+mod partial;
 mod query_credentials;
 mod revocation;
 mod schedule;

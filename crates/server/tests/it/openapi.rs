@@ -24,6 +24,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/backups/{name}", &["delete"]),
         ("/api/backups/{name}/restore", &["post"]),
         ("/api/backups/{name}/download", &["get"]),
+        ("/api/backups/{name}/contents", &["get"]),
         ("/api/backups/schedule/config", &["get", "put"]),
         ("/api/health", &["get"]),
         ("/api/openapi.json", &["get"]),
@@ -49,6 +50,7 @@ async fn openapi_document_lists_every_route() {
         "ScheduleResponse",
         "ErrorBody",
         "Health",
+        "ContentsResponse",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }

@@ -42,7 +42,7 @@ impl ApiClient {
 const CONTENTS_PATH: &str = "/api/backups/{name}/contents";
 
 /// The features an OpenAPI document describes; none for anything else.
-pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
+pub fn from_openapi(document: &Value) -> RestoreFeatures {
     let schemas = &document["components"]["schemas"];
     let has = |schema: &str, property: &str| {
         schemas[schema]["properties"]
