@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "restore_features",
     "restore_backup",
     "restore_local_copy",
+    "backup_contents",
+    "partial_restore",
     "delete_backup",
     "prune",
     "cancel_job",

@@ -12,5 +12,6 @@ mod smoke;
 mod support;
 mod ui_api;
 mod ui_direct;
+mod ui_partial;
 mod ui_platform;
 mod updater;

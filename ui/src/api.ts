@@ -7,6 +7,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 
 import type {
   ActivityEntry,
+  BackupContents,
   BackupEntry,
   Check,
   CreateOutcome,
@@ -14,6 +15,8 @@ import type {
   JobEvent,
   JobView,
   LocalCopy,
+  PartialRestoreInput,
+  PartialRestoreOutcome,
   ProfileInput,
   ProfileView,
   PruneOutcome,
@@ -106,6 +109,19 @@ export const restoreLocalCopy = (
   jobId: string,
   onEvent: OnJobEvent,
 ): Promise<RestoreOutcome> => call("restore_local_copy", { profile, path, options, jobId, onEvent: channel(onEvent) });
+
+/** What a backup holds, with rows per value of `tenantColumn` (default `tenant_id`). */
+export const backupContents = (profile: string, name: string, tenantColumn?: string): Promise<BackupContents> =>
+  call("backup_contents", tenantColumn === undefined ? { profile, name } : { profile, name, tenantColumn });
+
+/** Chosen tables or one tenant's rows; `dryRun` previews and changes nothing. */
+export const partialRestore = (
+  profile: string,
+  name: string,
+  options: PartialRestoreInput,
+  jobId: string,
+  onEvent: OnJobEvent,
+): Promise<PartialRestoreOutcome> => call("partial_restore", { profile, name, options, jobId, onEvent: channel(onEvent) });
 
 export const deleteBackup = (profile: string, name: string): Promise<void> => call("delete_backup", { profile, name });
 

@@ -21,4 +21,12 @@ terminateConnections: boolean,
 /**
  * The server itself checks that the confirmation names its database.
  */
-checksConfirmation: boolean, };
+checksConfirmation: boolean, 
+/**
+ * Chosen tables or one tenant's rows can be restored (and copied into a new schema).
+ */
+partialRestore: boolean, 
+/**
+ * What a backup holds can be listed.
+ */
+contents: boolean, };

@@ -4,7 +4,7 @@
 import type { Action, JobEvent, Phase } from "../bindings";
 import { formatBytes, formatElapsed, formatRate } from "./format";
 
-export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "other";
+export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "preview" | "other";
 
 /** The kind of a job the shell reports (`running_jobs`) that this window did not start. */
 export function kindOfAction(action: Action): JobKind {
@@ -17,6 +17,8 @@ export function kindOfAction(action: Action): JobKind {
       return "restore";
     case "restore-local-copy":
       return "restore-local";
+    case "preview-restore":
+      return "preview";
     default:
       return "other";
   }
@@ -116,6 +118,7 @@ const PHASE_LABELS: Record<Phase, string> = {
   restoring: "Restoring",
   downloading: "Downloading",
   checking: "Checking",
+  replacing: "Replacing the chosen rows",
 };
 
 export function phaseLabel(phase: Phase | null, kind: JobKind): string {
@@ -136,6 +139,7 @@ export const JOB_TITLES: Record<JobKind, string> = {
   restore: "Restoring",
   "restore-local": "Restoring a local copy",
   rollback: "Rolling back",
+  preview: "Previewing a restore",
   other: "Working",
 };
 
@@ -168,6 +172,7 @@ export function busyReason(kind: JobKind, profile: string): string {
     restore: "A restore is running",
     "restore-local": "A restore is running",
     rollback: "A roll back is running",
+    preview: "A restore preview is running",
     other: "Another operation is running",
   };
   return `${what[kind]} for “${profile}”. One job at a time per profile — wait for it to finish or cancel it.`;
