@@ -27,8 +27,8 @@ mod tests {
     use rythm_backup_core::api::TokenInfo;
     use rythm_backup_core::backups::{CreateOutcome, RestoreFeatures, RestoreSummary};
     use rythm_backup_core::catalog::contents::BackupContents;
-    use rythm_backup_core::jobs::partial::PartialRestoreOutcome;
     use rythm_backup_core::jobs::download::DownloadOutcome;
+    use rythm_backup_core::jobs::partial::PartialRestoreOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
     use rythm_backup_core::{BackupEntry, ErrorCode, JobEvent};

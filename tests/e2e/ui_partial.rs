@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::support::ui::{attribute, click_fresh, dismiss_toasts, id, is_disabled, wait_idle, wait_passed, LONG};
+use crate::support::ui::{
+    attribute, click_fresh, dismiss_toasts, id, is_disabled, wait_idle, wait_passed, LONG,
+};
 use crate::support::{App, AppOptions, TestDb};
 
 const TENANT_SCHEMA: &str = include_str!("../../crates/core/tests/fixtures/tenant_schema.sql");
@@ -14,7 +16,9 @@ const A: &str = "00000000-0000-0000-0000-00000000000a";
 const B: &str = "00000000-0000-0000-0000-00000000000b";
 
 fn sessions_of(db: &TestDb, tenant: &str) -> String {
-    db.query(&format!("SELECT count(*) FROM sessions WHERE tenant_id = '{tenant}'"))
+    db.query(&format!(
+        "SELECT count(*) FROM sessions WHERE tenant_id = '{tenant}'"
+    ))
 }
 
 /// The element's text content, wherever it is scrolled to.
@@ -47,7 +51,9 @@ fn confirm(app: &App, db: &TestDb) {
         !is_disabled(app, &id("restore-submit"))
     });
     app.click(&id("restore-submit"));
-    app.wait_until("the restore result", LONG, || app.exists(&id("restore-result")));
+    app.wait_until("the restore result", LONG, || {
+        app.exists(&id("restore-result"))
+    });
 }
 
 #[test]
@@ -123,7 +129,10 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     app.wait_until("the list to come back", Duration::from_secs(5), || {
         is_shown(&app, &id("partial-table-public.sets"))
     });
-    assert!(is_disabled(&app, &id("partial-preview")), "nothing chosen yet");
+    assert!(
+        is_disabled(&app, &id("partial-preview")),
+        "nothing chosen yet"
+    );
     // Tenant B, picked from those the backup holds.
     app.click(&format!("{} option[value=\"{B}\"]", id("partial-tenant")));
     app.wait_until("the preview to be possible", Duration::from_secs(5), || {
@@ -133,10 +142,19 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     app.click(&id("partial-preview"));
     let preview_row = id("partial-preview-table-row-public.sessions");
     app.wait_until("the preview", LONG, || app.exists(&preview_row));
-    assert_eq!(attribute(&app, &preview_row, "data-inserted").as_deref(), Some("40"));
-    assert_eq!(attribute(&app, &preview_row, "data-deleted").as_deref(), Some("0"));
+    assert_eq!(
+        attribute(&app, &preview_row, "data-inserted").as_deref(),
+        Some("40")
+    );
+    assert_eq!(
+        attribute(&app, &preview_row, "data-deleted").as_deref(),
+        Some("0")
+    );
     let users = id("partial-preview-table-row-public.users");
-    assert_eq!(attribute(&app, &users, "data-unchanged").as_deref(), Some("5"));
+    assert_eq!(
+        attribute(&app, &users, "data-unchanged").as_deref(),
+        Some("5")
+    );
     assert_eq!(sessions_of(&db, B), "0", "a preview changes nothing");
     wait_idle(&app);
     std::thread::sleep(Duration::from_millis(1500));
@@ -158,7 +176,10 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     assert_eq!(sessions_of(&db, B), "40", "B came back");
     assert_eq!(sessions_of(&db, A), "41", "A kept its new session");
     let result = id("restore-partial-result-row-public.sets");
-    assert_eq!(attribute(&app, &result, "data-inserted").as_deref(), Some("160"));
+    assert_eq!(
+        attribute(&app, &result, "data-inserted").as_deref(),
+        Some("160")
+    );
     let safety = content(&app, &id("safety-backup-name"));
     assert!(safety.starts_with("pre-restore-tables-"), "{safety}");
     dismiss_toasts(&app);

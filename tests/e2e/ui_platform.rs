@@ -118,7 +118,9 @@ fn the_rythm_platform_through_the_ui() {
         ("contents", "cannot list what a backup holds"),
     ] {
         let css = id(&format!("{button}-{first}"));
-        app.wait_until(&format!("{button} to be disabled"), LONG, || is_disabled(&app, &css));
+        app.wait_until(&format!("{button} to be disabled"), LONG, || {
+            is_disabled(&app, &css)
+        });
         let tooltip = attribute(&app, &css, "data-tooltip").unwrap_or_default();
         assert!(tooltip.contains(reason), "{button}: {tooltip}");
     }

@@ -171,7 +171,12 @@ pub struct RestoreArgs {
     /// Restore only the rows of the --table(s) that match this SQL condition (one
     /// expression; checked by PostgreSQL against each table, and refused with a `;`, a
     /// volatile function or a function of the database's own, before anything changes).
-    #[arg(long = "where", value_name = "SQL", requires = "tables", conflicts_with = "tenant")]
+    #[arg(
+        long = "where",
+        value_name = "SQL",
+        requires = "tables",
+        conflicts_with = "tenant"
+    )]
     pub where_sql: Option<String>,
     /// Put copies of the chosen tables (or of the whole backup) into this new schema
     /// instead; the originals are untouched.

@@ -33,7 +33,12 @@ pub fn contents(c: &BackupContents) {
         .iter()
         .map(|t| TableName::new(&t.schema, &t.name).to_string())
         .collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(5).max(5);
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!("  {:<width$}  {:>12}  {:>10}", "table", "rows", "data");
     for (table, name) in d.tables.iter().zip(&names) {
         let recorded = if table.rows_source == RowsSource::Recorded {
@@ -84,7 +89,10 @@ pub fn contents(c: &BackupContents) {
             println!("  {:<38}  {:>12}", t.id, t.rows);
         }
         if tenants.tenants.len() > TENANTS_SHOWN {
-            println!("  … {} more (see --json)", tenants.tenants.len() - TENANTS_SHOWN);
+            println!(
+                "  … {} more (see --json)",
+                tenants.tenants.len() - TENANTS_SHOWN
+            );
         }
     }
 }
@@ -118,7 +126,12 @@ pub fn restored(o: &PartialRestoreOutcome) {
         .iter()
         .map(|t| TableName::new(&t.schema, &t.name).to_string())
         .collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(5).max(5);
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "  {:<width$}  {:>9}  {:>9}  {:>9}  {:>9}",
         "table", "deleted", "inserted", "updated", "unchanged"
@@ -170,7 +183,11 @@ pub fn rollback_command(o: &PartialRestoreOutcome) -> Option<String> {
     match &o.tenant {
         Some(tenant) => {
             command.push_str(&format!(" --tenant {}", shell_quote(tenant)));
-            if let Some(column) = o.tenant_column.as_deref().filter(|c| *c != DEFAULT_TENANT_COLUMN) {
+            if let Some(column) = o
+                .tenant_column
+                .as_deref()
+                .filter(|c| *c != DEFAULT_TENANT_COLUMN)
+            {
                 command.push_str(&format!(" --tenant-column {}", shell_quote(column)));
             }
             for t in &o.tables {

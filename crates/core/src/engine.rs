@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::catalog::contents::BackupContents;
 use crate::catalog::{
     entries_newest_first, BackupEntry, BackupKind, BackupName, Compression, DumpFormat,
 };
 use crate::config::{EngineConfig, StorageConfig};
 use crate::error::{Error, Result};
 use crate::jobs::backup::{self, BackupOutcome, BackupRequest, DumpOptions};
-use crate::catalog::contents::BackupContents;
 use crate::jobs::contents::{self, ContentsSource};
 use crate::jobs::download::{self, DownloadOutcome, DownloadRequest};
 use crate::jobs::partial::{self, PartialRequest, PartialRestoreOutcome, PartialSelection};

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { BackupContents, PartialRestoreOutcome, RestoreFeatures, TableContents } from "../bindings";
 import {
   choiceProblem,
+  describeChoice,
   describeOutcome,
   emptyChoice,
   filterTables,
@@ -91,6 +92,10 @@ describe("what a choice restores", () => {
     });
     const real = partialInput({ ...choice, tenantColumn: "org_id" }, false, " rythm ", NONE, true);
     expect(real).toMatchObject({ confirm: "rythm", tenantColumn: "org_id", skipSafetyBackup: false, dryRun: false });
+  });
+  it("says what it replaces", () => {
+    expect(describeChoice({ ...emptyChoice(), tenant: "b" })).toBe("tenant b's rows of every table with the tenant_id column");
+    expect(describeChoice({ ...emptyChoice(), tables: ["public.sets", "public.sessions"] })).toBe("the rows of public.sets, public.sessions");
   });
   it("needs a new preview when the choice changes", () => {
     const choice = { ...emptyChoice(), tables: ["public.sets", "public.sessions"] };

@@ -57,6 +57,13 @@ export function choiceProblem(contents: BackupContents, choice: PartialChoice): 
   return null;
 }
 
+/** What a choice replaces, in words: "tenant B's rows of every table with the tenant_id
+ *  column", "the rows of public.sets, public.sessions". */
+export function describeChoice(choice: PartialChoice): string {
+  const tables = choice.tables.length ? choice.tables.join(", ") : `every table with the ${choice.tenantColumn} column`;
+  return choice.tenant !== null ? `tenant ${choice.tenant}'s rows of ${tables}` : `the rows of ${tables}`;
+}
+
 /** The options for `partial_restore`. */
 export function partialInput(
   choice: PartialChoice,

@@ -31,7 +31,7 @@ import { icon } from "../ui/icons";
 import { openModal, type Modal } from "../ui/modal";
 import { toast } from "../ui/toast";
 import { button, callout, checkbox, errorBox, facts, field, progressBar, segmented, spinner } from "../ui/widgets";
-import { describeOutcome, partialInput, rollbackChoice, tableKey } from "../lib/partial";
+import { describeChoice, describeOutcome, partialInput, rollbackChoice, tableKey } from "../lib/partial";
 import { backUpAndDownload } from "./actions";
 import { outcomeTable } from "./partialView";
 
@@ -115,13 +115,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     return h("div", { class: "stack-sm" }, save, status);
   }
 
-  /** What a partial restore replaces, in words. */
-  function partialWhat(): string {
-    const choice = target.partial?.choice;
-    if (!choice) return "";
-    const tables = choice.tables.length ? choice.tables.join(", ") : `every table with the ${choice.tenantColumn} column`;
-    return choice.tenant !== null ? `tenant ${choice.tenant}'s rows of ${tables}` : `the rows of ${tables}`;
-  }
+  const partialWhat = (): string => (target.partial ? describeChoice(target.partial.choice) : "");
 
   /** Step 1 of a partial restore: what is replaced (and its preview), the safety backup. */
   function step1Partial(): void {

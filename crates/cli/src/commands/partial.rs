@@ -34,7 +34,12 @@ pub async fn contents(
         }
         (None, Some(file)) => {
             direct(backups, "contents --file")?
-                .contents(ContentsSource::File(file), column, &ctx.progress, &ctx.cancel)
+                .contents(
+                    ContentsSource::File(file),
+                    column,
+                    &ctx.progress,
+                    &ctx.cancel,
+                )
                 .await?
         }
         _ => {

@@ -73,12 +73,27 @@ fn contents_and_partial_restores_in_direct_mode_and_through_our_server() {
     // A real one does.
     let refused = direct.run(&["restore", &name, "--tenant", B, "--json"]);
     assert_eq!(refused.code, Some(2), "--confirm is required: {refused:#?}");
-    let refused = direct.run(&["restore", &name, "--tenant", B, "--confirm", "nope", "--json"]);
+    let refused = direct.run(&[
+        "restore",
+        &name,
+        "--tenant",
+        B,
+        "--confirm",
+        "nope",
+        "--json",
+    ]);
     assert_eq!(refused.error_code(), "confirmation_mismatch");
     db.wait_idle();
     let hostile = direct.run(&[
-        "restore", &name, "--table", "public.sessions", "--where", "1=1; drop table users",
-        "--confirm", &db.name, "--json",
+        "restore",
+        &name,
+        "--table",
+        "public.sessions",
+        "--where",
+        "1=1; drop table users",
+        "--confirm",
+        &db.name,
+        "--json",
     ]);
     assert_eq!(hostile.error_code(), "invalid_input");
     assert_eq!(db.count("users"), 15);
@@ -95,7 +110,15 @@ fn contents_and_partial_restores_in_direct_mode_and_through_our_server() {
     assert_eq!(api_dry["tables"], dry["tables"]);
     db.wait_idle();
     let restored = api
-        .run(&["restore", &name, "--tenant", B, "--confirm", &db.name, "--json"])
+        .run(&[
+            "restore",
+            &name,
+            "--tenant",
+            B,
+            "--confirm",
+            &db.name,
+            "--json",
+        ])
         .json();
     assert_eq!(b_sessions(&db), 40);
     let safety = restored["safetyBackup"].as_str().unwrap().to_owned();
@@ -108,7 +131,9 @@ fn contents_and_partial_restores_in_direct_mode_and_through_our_server() {
     db.wait_idle();
     let rolled_back = direct.run(&["restore", &safety, "--tenant", B, "--confirm", &db.name]);
     assert_eq!(rolled_back.code, Some(0), "{rolled_back:#?}");
-    assert!(rolled_back.stdout.contains("Roll back with: rythm-backup restore pre-restore-tables-"));
+    assert!(rolled_back
+        .stdout
+        .contains("Roll back with: rythm-backup restore pre-restore-tables-"));
     assert_eq!(b_sessions(&db), 0, "rolled back");
     assert_eq!(scratch_databases(), "0");
 }
@@ -123,7 +148,15 @@ fn the_platform_has_no_partial_restore_and_nothing_is_sent() {
         .env("BACKUP_API_PASSWORD", ADMIN_PASSWORD);
     let older = "rythm-backup-2026-01-15T10-30-00-851Z.sql";
     for args in [
-        vec!["restore", older, "--table", "public.sessions", "--confirm", older, "--json"],
+        vec![
+            "restore",
+            older,
+            "--table",
+            "public.sessions",
+            "--confirm",
+            older,
+            "--json",
+        ],
         vec!["restore", older, "--tenant", B, "--dry-run", "--json"],
         vec!["contents", older, "--json"],
     ] {
@@ -172,8 +205,14 @@ fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     while pg().psql("postgres", &in_transaction) == "0" {
-        assert!(child.try_wait().unwrap().is_none(), "the restore ended before it was killed");
-        assert!(Instant::now() < deadline, "the restore's transaction never opened");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before it was killed"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the restore's transaction never opened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
@@ -181,7 +220,10 @@ fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
     // The server rolls the transaction back; the keeper drops the scratch database.
     let deadline = Instant::now() + Duration::from_secs(30);
     while scratch_databases() != "0" {
-        assert!(Instant::now() < deadline, "the scratch database was left behind");
+        assert!(
+            Instant::now() < deadline,
+            "the scratch database was left behind"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     db.wait_idle();

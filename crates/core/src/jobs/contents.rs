@@ -12,9 +12,7 @@ use std::sync::Arc;
 use super::bridge::{spawn_blob_reader, ChunkReader, RetryPolicy};
 use super::sql_stream::{Replay, RestoreInput, Tail};
 use super::{Cancel, Phase, Progress};
-use crate::catalog::contents::{
-    prefer_recorded, BackupContents, ContentsReader, RecordedRows,
-};
+use crate::catalog::contents::{prefer_recorded, BackupContents, ContentsReader, RecordedRows};
 use crate::catalog::{BackupMetadata, BackupName, DumpFormat};
 use crate::error::{Error, Result};
 use crate::pg::PgTools;

@@ -158,7 +158,11 @@ impl Replay {
     /// After a complete `feed`: the stored bytes' size and sha256, checked against the
     /// recorded one, and the end-of-dump marker checked; else the error that says why.
     pub(crate) fn confirm(&self, tail: &Tail) -> Result<StreamOutcome> {
-        let (bytes, sha256) = self.digest.lock().unwrap_or_else(|e| e.into_inner()).finish();
+        let (bytes, sha256) = self
+            .digest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finish();
         let checksum_verified = match &self.expected_sha256 {
             Some(expected) if !expected.eq_ignore_ascii_case(&sha256) => {
                 return Err(Error::ChecksumMismatch {
@@ -227,7 +231,8 @@ pub fn restore_stream<R: Read + Send + 'static>(
         Ok(())
     };
     let mut script_in = SqlFilter::new(transaction.input());
-    let fed = fed.and_then(|()| replay.feed(Some(&server.tools), &mut script_in, &mut tail, cancel));
+    let fed =
+        fed.and_then(|()| replay.feed(Some(&server.tools), &mut script_in, &mut tail, cancel));
     let fed = fed.and_then(|()| script_in.finish().map_err(|_| Feed::PsqlGone));
     if let Some(refused) = script_in.refused().cloned() {
         // Nothing of the refused statement reached psql; what did ran in the transaction.

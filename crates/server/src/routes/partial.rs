@@ -5,11 +5,13 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use rythm_backup_core::api::wire::{ActionResponse, ContentsResponse, ErrorBody, RestoreRequestBody};
+use rythm_backup_core::api::wire::{
+    ActionResponse, ContentsResponse, ErrorBody, RestoreRequestBody,
+};
 use rythm_backup_core::engine::RestoreOptions;
+use rythm_backup_core::jobs::contents::ContentsSource;
 use rythm_backup_core::jobs::partial::{PartialSelection, TableName};
 use rythm_backup_core::jobs::restore::RestoreSource;
-use rythm_backup_core::jobs::contents::ContentsSource;
 use rythm_backup_core::{BackupName, Cancel, Progress};
 use serde::Deserialize;
 

@@ -26,17 +26,34 @@ async fn with_backup() -> (TestServer, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_describes_partial_restores_and_contents() {
     let server = TestServer::start().await;
-    let (_, doc) = server.json(Method::GET, "/api/openapi.json", None, None).await;
+    let (_, doc) = server
+        .json(Method::GET, "/api/openapi.json", None, None)
+        .await;
     let schemas = &doc["components"]["schemas"];
-    for field in ["tables", "tenant", "tenantColumn", "where", "intoSchema", "dryRun", "cascadeToReferencing"] {
+    for field in [
+        "tables",
+        "tenant",
+        "tenantColumn",
+        "where",
+        "intoSchema",
+        "dryRun",
+        "cascadeToReferencing",
+    ] {
         assert!(
-            schemas["RestoreRequestBody"]["properties"].get(field).is_some(),
+            schemas["RestoreRequestBody"]["properties"]
+                .get(field)
+                .is_some(),
             "RestoreRequestBody.{field}"
         );
     }
-    assert!(schemas["ActionResponse"]["properties"].get("partial").is_some());
+    assert!(schemas["ActionResponse"]["properties"]
+        .get("partial")
+        .is_some());
     let features = rythm_backup_core::api::features_from_openapi(&doc);
-    assert!(features.partial_restore && features.contents, "{features:?}");
+    assert!(
+        features.partial_restore && features.contents,
+        "{features:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,20 +66,33 @@ async fn contents_and_a_tenants_rows_over_http() {
     let t = tables.iter().find(|t| t["name"] == "t").unwrap();
     assert_eq!(t["rows"], 300);
     assert_eq!(t["hasTenantColumn"], true);
-    assert_eq!(body["data"]["tenants"]["tenants"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        body["data"]["tenants"]["tenants"].as_array().unwrap().len(),
+        3
+    );
     let (status, _) = server.json(Method::GET, &path, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let missing = "/api/backups/rythm-backup-2020-01-01T00-00-00-000Z.sql.zst/contents";
     let (status, _) = server.json(Method::GET, missing, Some(&token), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let bad = format!("/api/backups/{name}/contents?tenantColumn={}", "x".repeat(64));
+    let bad = format!(
+        "/api/backups/{name}/contents?tenantColumn={}",
+        "x".repeat(64)
+    );
     let (status, _) = server.json(Method::GET, &bad, Some(&token), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    server.db.sql("DELETE FROM t WHERE tenant_id = 1; UPDATE other SET id = 2");
+    server
+        .db
+        .sql("DELETE FROM t WHERE tenant_id = 1; UPDATE other SET id = 2");
     let restore = format!("/api/backups/{name}/restore");
     let (status, dry) = server
-        .json(Method::POST, &restore, Some(&token), Some(json!({"tenant": "1", "dryRun": true})))
+        .json(
+            Method::POST,
+            &restore,
+            Some(&token),
+            Some(json!({"tenant": "1", "dryRun": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{dry}");
     assert_eq!(dry["message"], "Dry run: nothing was changed");
@@ -79,7 +109,11 @@ async fn contents_and_a_tenants_rows_over_http() {
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(server.db.value("SELECT count(*) FROM t"), "300");
-    assert_eq!(server.db.value("SELECT id FROM other"), "2", "other tables untouched");
+    assert_eq!(
+        server.db.value("SELECT id FROM other"),
+        "2",
+        "other tables untouched"
+    );
     let safety = done["safetyBackup"].as_str().unwrap();
     assert!(safety.starts_with("pre-restore-tables-"), "{done}");
     assert_eq!(done["partial"]["safetyBackup"], safety);
@@ -104,12 +138,17 @@ async fn bodies_that_mean_nothing_are_400_before_anything_runs() {
         json!({"tables": ["public.t"], "confirm": "not-the-database"}),
         json!({"tables": "public.t"}),
     ] {
-        let (status, answer): (StatusCode, Value) =
-            server.json(Method::POST, &restore, Some(&token), Some(body.clone())).await;
+        let (status, answer): (StatusCode, Value) = server
+            .json(Method::POST, &restore, Some(&token), Some(body.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
         assert_eq!(answer["success"], false, "{body}");
     }
-    assert_eq!(server.db.value("SELECT count(*) FROM t"), "0", "nothing ran");
+    assert_eq!(
+        server.db.value("SELECT count(*) FROM t"),
+        "0",
+        "nothing ran"
+    );
     assert_eq!(server.db.value("SELECT count(*) FROM other"), "1");
     assert_eq!(
         server.stored_names().await.len(),

@@ -26,9 +26,9 @@ use crate::backups::{
 use crate::catalog::contents::BackupContents;
 use crate::catalog::{BackupEntry, BackupName};
 use crate::engine::RestoreOptions;
-use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection};
 use crate::error::{Error, Result};
 use crate::jobs::download::DownloadOutcome;
+use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection};
 use crate::jobs::{Cancel, JobEvent, Phase, Progress};
 
 const BACKUPS: [&str; 2] = ["api", "backups"];
@@ -128,7 +128,11 @@ impl ApiClient {
     /// Checks a restore's confirmation before anything is sent (the RYTHM platform checks
     /// none): the database's name when the server has said it, else the backup's own name.
     /// Returns the database, when known.
-    pub(super) fn check_confirmation(&self, entry: &BackupEntry, confirm: &str) -> Result<Option<String>> {
+    pub(super) fn check_confirmation(
+        &self,
+        entry: &BackupEntry,
+        confirm: &str,
+    ) -> Result<Option<String>> {
         let database = entry.database.clone().or_else(|| self.known_database());
         let confirm = confirm.trim();
         match &database {

@@ -54,7 +54,12 @@ mod tests {
         let func = parse("-- Name: touch(integer, text); Type: FUNCTION; Schema: billing; Owner: x; Tablespace: ").unwrap();
         assert_eq!(func.name, "touch(integer, text)");
         assert_eq!(func.schema.as_deref(), Some("billing"));
-        for not_a_header in ["--", "-- PostgreSQL database dump", "-- Name: x", "SELECT 1"] {
+        for not_a_header in [
+            "--",
+            "-- PostgreSQL database dump",
+            "-- Name: x",
+            "SELECT 1",
+        ] {
             assert_eq!(parse(not_a_header), None, "{not_a_header}");
         }
     }

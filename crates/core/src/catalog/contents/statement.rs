@@ -10,7 +10,10 @@ const TOKENS_KEEP: usize = 4000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
     /// A name (unquoted and lower case, or quoted and undoubled) or keyword.
-    Name { text: String, quoted: bool },
+    Name {
+        text: String,
+        quoted: bool,
+    },
     Punct(u8),
     Number(String),
     Str(String),
@@ -61,7 +64,10 @@ impl Statement {
         };
         if self.tokens.is_empty() {
             let first = match &tok {
-                Tok::Name { text, quoted: false } => text.as_str(),
+                Tok::Name {
+                    text,
+                    quoted: false,
+                } => text.as_str(),
                 _ => "",
             };
             if first != "copy" && first != "select" {

@@ -149,7 +149,10 @@ fn lists_what_a_dump_holds_in_any_pieces() {
     assert_eq!(names, vec!["Odd \"T\"", "users"]);
     let users = &whole.tables[1];
     assert_eq!(users.rows, 4);
-    assert_eq!(users.bytes, "aaaa\ta@x\nbbbb\tb@x\naaaa\t\\N\n\\N\tnobody\n".len() as u64);
+    assert_eq!(
+        users.bytes,
+        "aaaa\ta@x\nbbbb\tb@x\naaaa\t\\N\n\\N\tnobody\n".len() as u64
+    );
     assert!(users.has_tenant_column);
     assert!(!whole.tables[0].has_tenant_column);
     assert_eq!(whole.tables[0].rows, 1);

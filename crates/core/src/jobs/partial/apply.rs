@@ -97,8 +97,12 @@ impl Apply<'_> {
                 for (i, copy) in tables.iter().enumerate() {
                     sql(input, &script::copy_in(copy))?;
                     let names: Vec<String> = copy.columns.iter().map(|c| c.name.clone()).collect();
-                    let out =
-                        script::copy_out(&copy.source, copy.partitioned, &names, copy.scope.as_deref());
+                    let out = script::copy_out(
+                        &copy.source,
+                        copy.partitioned,
+                        &names,
+                        copy.scope.as_deref(),
+                    );
                     self.rows_from_scratch(&out, &copy.source, input, &mut copied)?;
                     sql(input, &script::copied(i, copy))?;
                 }
@@ -120,7 +124,13 @@ impl Apply<'_> {
                 }
                 for table in tables.iter().filter(|t| t.create) {
                     self.with_filtered(input, |out| {
-                        ddl::write_table(self.server, self.scratch, &table.name, table.partitioned, out)
+                        ddl::write_table(
+                            self.server,
+                            self.scratch,
+                            &table.name,
+                            table.partitioned,
+                            out,
+                        )
                     })?;
                 }
                 // The backup's DDL sets its own session settings.
@@ -162,13 +172,21 @@ impl Apply<'_> {
                     let gone = match known {
                         Some(name) => name,
                         None => {
-                            let k = gone_tables.iter().filter(|(i, _, _)| *i == check.parent).count() + 1;
+                            let k = gone_tables
+                                .iter()
+                                .filter(|(i, _, _)| *i == check.parent)
+                                .count()
+                                + 1;
                             sql(
                                 input,
                                 &script::gone_table(check.parent, k, parent, &check.parent_columns),
                             )?;
                             let name = script::gone(check.parent, k);
-                            gone_tables.push((check.parent, check.parent_columns.clone(), name.clone()));
+                            gone_tables.push((
+                                check.parent,
+                                check.parent_columns.clone(),
+                                name.clone(),
+                            ));
                             name
                         }
                     };
@@ -231,17 +249,20 @@ impl Apply<'_> {
         input: &mut Input,
         copied: &mut u64,
     ) -> Result<(), Stop> {
-        let mut psql = PgCommand::new(&self.server.tools.path(ToolKind::Psql), self.scratch.password())
-            .arg("--no-psqlrc")
-            .arg("--no-password")
-            .arg("--quiet")
-            .arg("--set=ON_ERROR_STOP=1")
-            .arg(format!("--dbname={}", self.scratch.url_without_password()))
-            .arg("--file=-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(Error::from)?;
+        let mut psql = PgCommand::new(
+            &self.server.tools.path(ToolKind::Psql),
+            self.scratch.password(),
+        )
+        .arg("--no-psqlrc")
+        .arg("--no-password")
+        .arg("--quiet")
+        .arg("--set=ON_ERROR_STOP=1")
+        .arg(format!("--dbname={}", self.scratch.url_without_password()))
+        .arg("--file=-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(Error::from)?;
         {
             let mut request = psql.take_stdin().expect("stdin is piped");
             // A few hundred bytes: psql reads them before it writes anything.

@@ -119,7 +119,10 @@ impl Catalog {
     pub fn read(sql: &SqlClient) -> Result<Catalog> {
         let json = sql.query_value(CATALOG_SQL, "the catalog")?;
         serde_json::from_str(&json).map_err(|e| {
-            Error::Internal(format!("cannot read the catalog of {}: {e}", sql.target().describe()))
+            Error::Internal(format!(
+                "cannot read the catalog of {}: {e}",
+                sql.target().describe()
+            ))
         })
     }
 }

@@ -64,14 +64,14 @@ pub(crate) fn check_text(condition: &str) -> Result<()> {
                 return Err(refused("leaves a parenthesis open"))
             }
             Event::StatementEnd { .. } | Event::GroupedSemicolon { .. } => {
-                return Err(refused("contains a ; (it must be one condition, not statements)"))
+                return Err(refused(
+                    "contains a ; (it must be one condition, not statements)",
+                ))
             }
             Event::MetaLine { .. } | Event::Backslash { .. } => {
                 return Err(refused("contains a backslash command"))
             }
-            Event::PsqlVariable { .. } => {
-                return Err(refused("contains a psql variable (:name)"))
-            }
+            Event::PsqlVariable { .. } => return Err(refused("contains a psql variable (:name)")),
             Event::BlockBegin { .. } => return Err(refused("opens a BEGIN … END block")),
             Event::Ambiguous { what, .. } => return Err(refused(&format!("contains {what}"))),
         }
@@ -114,12 +114,7 @@ pub(crate) fn check_on(
     if functions.is_empty() && operators.is_empty() {
         return Ok(());
     }
-    let ids = |set: &BTreeSet<u32>| {
-        set.iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let ids = |set: &BTreeSet<u32>| set.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     let check = format!(
         "SELECT p.oid::pg_catalog.regprocedure::text, p.provolatile::text,\n\
            (p.oid < 16384 OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d\n\
@@ -246,7 +241,9 @@ mod tests {
     #[test]
     fn postgres_words_are_kept() {
         assert_eq!(
-            postgres_message("psql failed: psql:<stdin>:2: ERROR:  column \"x\" does not exist\nLINE 1"),
+            postgres_message(
+                "psql failed: psql:<stdin>:2: ERROR:  column \"x\" does not exist\nLINE 1"
+            ),
             "column \"x\" does not exist"
         );
     }

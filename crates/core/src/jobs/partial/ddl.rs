@@ -221,6 +221,7 @@ pub(crate) fn write_types(
 }
 
 fn prepared(dir: &Path) -> Result<&Path> {
-    crate::fsmode::create_private_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
+    crate::fsmode::create_private_dir_all(dir)
+        .map_err(|e| Error::io("cannot create folder", dir, e))?;
     Ok(dir)
 }

@@ -205,7 +205,10 @@ mod tests {
             );
         }
         assert!(order.deferred.is_empty());
-        assert_eq!(order.insert, vec![tenants, users, sessions, exercises, sets]);
+        assert_eq!(
+            order.insert,
+            vec![tenants, users, sessions, exercises, sets]
+        );
     }
 
     #[test]

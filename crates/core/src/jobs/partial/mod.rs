@@ -85,11 +85,8 @@ pub async fn run(
     );
     let scratch = tokio::task::spawn_blocking(move || Scratch::create(&server_, &target)).await??;
     let prepared = {
-        let (server, scratch_target, selection) = (
-            server.clone(),
-            scratch.target.clone(),
-            selection.clone(),
-        );
+        let (server, scratch_target, selection) =
+            (server.clone(), scratch.target.clone(), selection.clone());
         let (target, progress, cancel) = (request.target.clone(), progress.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || {
             let input = RestoreInput {
@@ -98,8 +95,9 @@ pub async fn run(
                 expected_sha256,
                 total: Some(size),
             };
-            let streamed = restore_stream(&server, &scratch_target, input, false, &progress, &cancel)
-                .map_err(|e| scratch_failed(e, &target))?;
+            let streamed =
+                restore_stream(&server, &scratch_target, input, false, &progress, &cancel)
+                    .map_err(|e| scratch_failed(e, &target))?;
             let prepared = prepare(&server, &target, &scratch_target, &selection)?;
             Ok::<_, Error>((streamed, prepared))
         })
@@ -248,8 +246,9 @@ fn prepare(
             missing_types = ddl::missing_types(&target_sql, &scratch_sql, &created)?
                 .into_iter()
                 .map(|(id, name)| {
-                    plan.notes
-                        .push(format!("the type {name} was missing and is created from the backup"));
+                    plan.notes.push(format!(
+                        "the type {name} was missing and is created from the backup"
+                    ));
                     id
                 })
                 .collect();

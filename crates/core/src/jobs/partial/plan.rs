@@ -97,7 +97,11 @@ pub(crate) struct Plan {
 
 /// Decides the plan; `target` is the database restored into, `backup` the scratch copy of
 /// the backup.
-pub(crate) fn build(selection: &PartialSelection, target: &Catalog, backup: &Catalog) -> Result<Plan> {
+pub(crate) fn build(
+    selection: &PartialSelection,
+    target: &Catalog,
+    backup: &Catalog,
+) -> Result<Plan> {
     let chosen = chosen_tables(selection, target, backup)?;
     let mut notes = Vec::new();
     if let Some(schema) = &selection.into_schema {
@@ -139,7 +143,11 @@ pub(crate) fn build(selection: &PartialSelection, target: &Catalog, backup: &Cat
         }
     }
     let order = fk_order(plans.len(), &edges).map_err(|cycle| {
-        let tables: Vec<String> = cycle.tables.iter().map(|&t| plans[t].name.to_string()).collect();
+        let tables: Vec<String> = cycle
+            .tables
+            .iter()
+            .map(|&t| plans[t].name.to_string())
+            .collect();
         Error::InvalidInput(format!(
             "{} reference each other through {} that cannot be deferred, so no order of \
              deleting and inserting keeps every reference valid; make those constraints \
@@ -255,7 +263,9 @@ fn chosen_tables(
                     "no such table in the backup (partitions are restored through their \
                      partitioned table; views and materialized views are not tables)"
                 };
-                return Err(Error::InvalidInput(format!("cannot restore {name}: {hint}")));
+                return Err(Error::InvalidInput(format!(
+                    "cannot restore {name}: {hint}"
+                )));
             };
             if selection.tenant.is_some() && !has_tenant(table) {
                 return Err(Error::InvalidInput(format!(
@@ -402,7 +412,9 @@ fn sequence_values(name: &TableName, target: &Catalog, backup: &Catalog) -> Vec<
     let owned_by = |c: &Catalog, column: &str| {
         c.sequences
             .iter()
-            .find(|s| s.table_schema == name.schema && s.table_name == name.name && s.column == column)
+            .find(|s| {
+                s.table_schema == name.schema && s.table_name == name.name && s.column == column
+            })
             .cloned()
     };
     backup

@@ -99,7 +99,12 @@ impl TableName {
 impl fmt::Display for TableName {
     /// As PostgreSQL prints a name: quoted only where it must be.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", display_ident(&self.schema), display_ident(&self.name))
+        write!(
+            f,
+            "{}.{}",
+            display_ident(&self.schema),
+            display_ident(&self.name)
+        )
     }
 }
 
@@ -299,7 +304,14 @@ mod tests {
             TableName::new("Mixed Case", "a.b\"c")
         );
         for bad in [
-            "", "a.b.c", "a.", ".b", "\"open", "a b", "x\"y", "a.\"\u{1}\"",
+            "",
+            "a.b.c",
+            "a.",
+            ".b",
+            "\"open",
+            "a b",
+            "x\"y",
+            "a.\"\u{1}\"",
             &"x".repeat(64),
         ] {
             assert!(TableName::parse(bad).is_err(), "{bad:?}");

@@ -99,7 +99,11 @@ impl Drop for Scratch {
 
 fn drop_sql(server: &Server, name: &str) -> String {
     // FORCE ends a session a killed psql may have left behind for a moment.
-    let force = if server.major >= 13 { " WITH (FORCE)" } else { "" };
+    let force = if server.major >= 13 {
+        " WITH (FORCE)"
+    } else {
+        ""
+    };
     format!("DROP DATABASE IF EXISTS {}{force}", quote_ident(name))
 }
 

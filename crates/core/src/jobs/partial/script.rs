@@ -86,7 +86,11 @@ fn stage_columns_of(table: &TablePlan, columns: &[String]) -> Vec<String> {
     columns
         .iter()
         .map(|c| {
-            let j = table.columns.iter().position(|x| x == c).expect("a copied column");
+            let j = table
+                .columns
+                .iter()
+                .position(|x| x == c)
+                .expect("a copied column");
             format!("rythm_s.{}", stage_column(j))
         })
         .collect()
@@ -152,7 +156,10 @@ pub(super) fn locks(tables: &[TablePlan], children: &[TableName]) -> String {
         .map(TableName::sql)
         .collect();
     if !others.is_empty() {
-        sql.push_str(&format!("LOCK TABLE {} IN SHARE MODE;\n", others.join(", ")));
+        sql.push_str(&format!(
+            "LOCK TABLE {} IN SHARE MODE;\n",
+            others.join(", ")
+        ));
     }
     sql
 }
@@ -177,7 +184,12 @@ pub(super) fn gone_table(i: usize, k: usize, table: &TablePlan, columns: &[Strin
 
 /// The rows of a reference check's child that would point at removed keys.
 fn dangling_rows(check: &ReferenceCheck, child_partitioned: bool, gone: &str) -> String {
-    let child_cols = list(check.child_columns.iter().map(|c| qualified(&check.child, c)));
+    let child_cols = list(
+        check
+            .child_columns
+            .iter()
+            .map(|c| qualified(&check.child, c)),
+    );
     let not_null = check
         .child_columns
         .iter()
@@ -211,7 +223,12 @@ pub(super) fn reference_check(
     }
     let key = format!(
         "ROW({})::text",
-        list(check.child_columns.iter().map(|c| qualified(&check.child, c)))
+        list(
+            check
+                .child_columns
+                .iter()
+                .map(|c| qualified(&check.child, c))
+        )
     );
     format!(
         "SELECT pg_temp.rythm_dangling({}, {}, {}, rythm_d.n, ARRAY(SELECT {key} {rows} LIMIT 5))\n\
@@ -252,7 +269,12 @@ pub(super) fn update(i: usize, table: &TablePlan) -> Option<String> {
             .zip(stage_columns_of(table, &table.update_columns))
             .map(|(c, s)| format!("{} = {s}", quote_ident(c))),
     );
-    let mine = list(table.update_columns.iter().map(|c| qualified(&table.name, c)));
+    let mine = list(
+        table
+            .update_columns
+            .iter()
+            .map(|c| qualified(&table.name, c)),
+    );
     let theirs = list(stage_columns_of(table, &table.update_columns));
     Some(format!(
         "WITH rythm_u AS (UPDATE {} SET {sets} FROM {} AS rythm_s\n\

@@ -31,9 +31,21 @@ fn counts_match(db: &TestDb, contents: &BackupContents) {
             quote_ident(&table.name)
         ))[0][0]
             .clone();
-        assert_eq!(table.rows.to_string(), actual, "{}.{}", table.schema, table.name);
+        assert_eq!(
+            table.rows.to_string(),
+            actual,
+            "{}.{}",
+            table.schema,
+            table.name
+        );
         assert_eq!(table.rows_source, RowsSource::Counted);
-        assert_eq!(table.rows == 0, table.bytes == 0, "{}.{}", table.schema, table.name);
+        assert_eq!(
+            table.rows == 0,
+            table.bytes == 0,
+            "{}.{}",
+            table.schema,
+            table.name
+        );
     }
 }
 
@@ -64,11 +76,27 @@ async fn contents_lists_every_object_with_exact_counts_in_every_format() {
         counts_match(&db, &contents);
         let c = &contents.contents;
         for schema in ["billing", "Mixed Case Schema", "ünïcødé"] {
-            assert!(c.schemas.iter().any(|s| s == schema), "{what}: {schema} in {:?}", c.schemas);
+            assert!(
+                c.schemas.iter().any(|s| s == schema),
+                "{what}: {schema} in {:?}",
+                c.schemas
+            );
         }
-        let names: Vec<String> = c.tables.iter().map(|t| format!("{}.{}", t.schema, t.name)).collect();
-        for table in ["public.tenants", "billing.invoices", "Mixed Case Schema.Odd \"Quoted\" Table", "public.events_2025"] {
-            assert!(names.iter().any(|n| n == table), "{what}: {table} in {names:?}");
+        let names: Vec<String> = c
+            .tables
+            .iter()
+            .map(|t| format!("{}.{}", t.schema, t.name))
+            .collect();
+        for table in [
+            "public.tenants",
+            "billing.invoices",
+            "Mixed Case Schema.Odd \"Quoted\" Table",
+            "public.events_2025",
+        ] {
+            assert!(
+                names.iter().any(|n| n == table),
+                "{what}: {table} in {names:?}"
+            );
         }
         assert_eq!(c.materialized_views[0].name, "revenue_by_tenant", "{what}");
         assert_eq!(c.views[0].name, "active_tenants", "{what}");
@@ -76,7 +104,12 @@ async fn contents_lists_every_object_with_exact_counts_in_every_format() {
         assert!(c.types.iter().any(|t| t.name == "plan"), "{what}");
         assert_eq!(c.extensions, vec!["hstore".to_owned()], "{what}");
         assert_eq!(c.large_objects, 1, "{what}");
-        let value = |n: &str| c.sequences.iter().find(|s| s.name == n).and_then(|s| s.value);
+        let value = |n: &str| {
+            c.sequences
+                .iter()
+                .find(|s| s.name == n)
+                .and_then(|s| s.value)
+        };
         assert_eq!(value("tenants_id_seq"), Some(5000), "{what}");
         assert_eq!(value("invoice_numbers"), Some(424242), "{what}");
 
@@ -85,10 +118,18 @@ async fn contents_lists_every_object_with_exact_counts_in_every_format() {
         let path = dir.path().join(name.as_str());
         engine
             .engine
-            .download(&name, path.clone(), false, &Progress::none(), &Cancel::new())
+            .download(
+                &name,
+                path.clone(),
+                false,
+                &Progress::none(),
+                &Cancel::new(),
+            )
             .await
             .unwrap();
-        let from_file = contents_of(&engine, ContentsSource::File(path), None).await.unwrap();
+        let from_file = contents_of(&engine, ContentsSource::File(path), None)
+            .await
+            .unwrap();
         assert_eq!(from_file.contents, contents.contents, "{what}");
         assert_eq!(from_file.checksum_verified, None);
     }
@@ -117,7 +158,10 @@ async fn contents_counts_each_tenants_rows() {
         .filter(|t| t.has_tenant_column)
         .map(|t| t.name.as_str())
         .collect();
-    assert_eq!(with_column, vec!["programs", "sessions", "sets", "tenants", "users", "workouts"]);
+    assert_eq!(
+        with_column,
+        vec!["programs", "sessions", "sets", "tenants", "users", "workouts"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,7 +178,10 @@ async fn contents_of_a_tampered_backup_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(refused.code(), ErrorCode::ChecksumMismatch | ErrorCode::CorruptBackup),
+        matches!(
+            refused.code(),
+            ErrorCode::ChecksumMismatch | ErrorCode::CorruptBackup
+        ),
         "{refused}"
     );
 }

@@ -55,14 +55,30 @@ async fn hostile_where_values_are_refused_before_anything_changes() {
         "no_such_column = 1",
         "42",
     ] {
-        let refused = partial(&engine, &db, RestoreSource::Stored(name.clone()), sessions_where(hostile))
-            .await
-            .expect_err(hostile);
-        assert_eq!(refused.code(), ErrorCode::InvalidInput, "{hostile}: {refused}");
-        assert!(refused.to_string().contains("nothing was changed"), "{hostile}: {refused}");
+        let refused = partial(
+            &engine,
+            &db,
+            RestoreSource::Stored(name.clone()),
+            sessions_where(hostile),
+        )
+        .await
+        .expect_err(hostile);
+        assert_eq!(
+            refused.code(),
+            ErrorCode::InvalidInput,
+            "{hostile}: {refused}"
+        );
+        assert!(
+            refused.to_string().contains("nothing was changed"),
+            "{hostile}: {refused}"
+        );
     }
     assert_eq!(all_but(&db, &[]), before, "nothing changed");
-    assert_eq!(db.query("SELECT count(*) FROM side_effects")[0][0], "0", "bump() never ran");
+    assert_eq!(
+        db.query("SELECT count(*) FROM side_effects")[0][0],
+        "0",
+        "bump() never ran"
+    );
     assert_eq!(db.query(sequence)[0][0], "500", "nextval never ran");
     assert!(!std::path::Path::new("/tmp/rythm-pwned").exists());
     no_scratch_left(&db);
@@ -80,7 +96,9 @@ async fn hostile_where_values_are_refused_before_anything_changes() {
     .expect("a harmless condition");
     assert_eq!(table(&outcome, "sessions").inserted, 8);
     assert_eq!(
-        db.query(&format!("SELECT count(*) FROM sessions WHERE tenant_id = '{B}'"))[0][0],
+        db.query(&format!(
+            "SELECT count(*) FROM sessions WHERE tenant_id = '{B}'"
+        ))[0][0],
         "8"
     );
 }
@@ -102,7 +120,12 @@ async fn a_tenant_id_of_the_wrong_type_is_refused() {
     )
     .await
     .unwrap_err();
-    assert!(refused.to_string().contains("invalid input syntax for type uuid"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("invalid input syntax for type uuid"),
+        "{refused}"
+    );
     assert_eq!(all_but(&db, &[]), before);
 }
 
@@ -121,11 +144,19 @@ async fn a_cycle_of_constraints_that_cannot_be_deferred_is_refused_by_name() {
         tables: vec![TableName::new("public", "a"), TableName::new("public", "b")],
         ..PartialSelection::default()
     };
-    let refused = partial(&engine, &db, RestoreSource::Stored(name.clone()), selection.clone())
-        .await
-        .unwrap_err();
+    let refused = partial(
+        &engine,
+        &db,
+        RestoreSource::Stored(name.clone()),
+        selection.clone(),
+    )
+    .await
+    .unwrap_err();
     let message = refused.to_string();
-    assert!(message.contains("public.a_b_fk") && message.contains("DEFERRABLE"), "{message}");
+    assert!(
+        message.contains("public.a_b_fk") && message.contains("DEFERRABLE"),
+        "{message}"
+    );
     // Made deferrable, the same cycle is restored with its constraints deferred.
     db.execute(
         "ALTER TABLE a ALTER CONSTRAINT a_b_fk DEFERRABLE;
@@ -137,7 +168,10 @@ async fn a_cycle_of_constraints_that_cannot_be_deferred_is_refused_by_name() {
     partial(&engine, &db, RestoreSource::Stored(name), selection)
         .await
         .expect("a deferrable cycle");
-    assert_eq!(db.query("SELECT count(*) FROM a JOIN b ON a.b_id = b.id")[0][0], "1");
+    assert_eq!(
+        db.query("SELECT count(*) FROM a JOIN b ON a.b_id = b.id")[0][0],
+        "1"
+    );
 }
 
 /// The fixture loaded by a role of its own that owns everything: its tables' FORCEd
@@ -204,7 +238,10 @@ async fn a_role_under_forced_row_level_security_gets_a_clear_error() {
     db.execute("DROP MATERIALIZED VIEW tenant_volume");
     let name = backup(&engine).await;
     let message = as_owner(name).await.unwrap_err().to_string();
-    assert!(message.contains("row-level security policies on"), "{message}");
+    assert!(
+        message.contains("row-level security policies on"),
+        "{message}"
+    );
     assert!(message.contains("public.sessions"), "{message}");
     assert!(message.contains("Nothing was changed"), "{message}");
     assert_eq!(all_but(&db, &[]), before);

@@ -23,7 +23,9 @@ pub const A: &str = "00000000-0000-0000-0000-00000000000a";
 pub const B: &str = "00000000-0000-0000-0000-00000000000b";
 pub const C: &str = "00000000-0000-0000-0000-00000000000c";
 /// The tables with a tenant column, parents first.
-pub const TENANT_TABLES: [&str; 6] = ["tenants", "users", "programs", "sessions", "sets", "workouts"];
+pub const TENANT_TABLES: [&str; 6] = [
+    "tenants", "users", "programs", "sessions", "sets", "workouts",
+];
 
 /// A fresh database holding the multi-tenant fixture.
 pub fn tenant_db(prefix: &str) -> TestDb {
@@ -56,11 +58,20 @@ pub fn table_dump(db: &TestDb, table: &str) -> String {
 
 /// Every table's rows but the given ones.
 pub fn all_but(db: &TestDb, skip: &[&str]) -> String {
-    ["tenants", "exercises", "users", "programs", "sessions", "sets", "workouts", "announcements"]
-        .iter()
-        .filter(|t| !skip.contains(t))
-        .map(|t| format!("== {t}\n{}\n", table_dump(db, &format!("public.{t}"))))
-        .collect()
+    [
+        "tenants",
+        "exercises",
+        "users",
+        "programs",
+        "sessions",
+        "sets",
+        "workouts",
+        "announcements",
+    ]
+    .iter()
+    .filter(|t| !skip.contains(t))
+    .map(|t| format!("== {t}\n{}\n", table_dump(db, &format!("public.{t}"))))
+    .collect()
 }
 
 pub async fn backup(engine: &TestEngine) -> BackupName {
@@ -90,7 +101,13 @@ pub async fn partial(
     };
     engine
         .engine
-        .partial_restore(source, selection, options, &Progress::none(), &Cancel::new())
+        .partial_restore(
+            source,
+            selection,
+            options,
+            &Progress::none(),
+            &Cancel::new(),
+        )
         .await
 }
 
@@ -106,13 +123,15 @@ pub fn table<'a>(outcome: &'a PartialRestoreOutcome, name: &str) -> &'a TableOut
 pub fn no_scratch_left(db: &TestDb) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let left = db.query(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'rythm\\_partial\\_%'",
-        );
+        let left =
+            db.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'rythm\\_partial\\_%'");
         if left[0][0] == "0" {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "a scratch database was left behind");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a scratch database was left behind"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

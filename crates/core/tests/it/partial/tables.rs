@@ -26,15 +26,30 @@ async fn an_emptied_table_comes_back_alone() {
     let workouts = table_dump(&db, "public.workouts");
     db.execute("DELETE FROM workouts; UPDATE programs SET name = name || ' (renamed)';");
     let others = all_but(&db, &["workouts"]);
-    let outcome = partial(&engine, &db, RestoreSource::Stored(name), tables(&["public.workouts"]))
-        .await
-        .expect("restore");
+    let outcome = partial(
+        &engine,
+        &db,
+        RestoreSource::Stored(name),
+        tables(&["public.workouts"]),
+    )
+    .await
+    .expect("restore");
     assert_eq!(table_dump(&db, "public.workouts"), workouts);
-    assert_eq!(all_but(&db, &["workouts"]), others, "other tables are unchanged");
+    assert_eq!(
+        all_but(&db, &["workouts"]),
+        others,
+        "other tables are unchanged"
+    );
     let restored = table(&outcome, "workouts");
-    assert_eq!((restored.inserted, restored.deleted, restored.unchanged), (90, 0, 0));
+    assert_eq!(
+        (restored.inserted, restored.deleted, restored.unchanged),
+        (90, 0, 0)
+    );
     assert_eq!(outcome.tables.len(), 1);
-    assert_eq!(outcome.safety_tables, vec![TableName::new("public", "workouts")]);
+    assert_eq!(
+        outcome.safety_tables,
+        vec![TableName::new("public", "workouts")]
+    );
     no_scratch_left(&db);
 }
 
@@ -75,11 +90,18 @@ async fn a_dropped_table_is_created_again_with_its_type_index_and_sequence() {
     assert!(created.created);
     assert_eq!(created.inserted, 12);
     assert!(
-        created.sequences.iter().any(|s| s.contains("announcements_announcement_id_seq = 500")),
+        created
+            .sequences
+            .iter()
+            .any(|s| s.contains("announcements_announcement_id_seq = 500")),
         "{:?}",
         created.sequences
     );
-    assert!(outcome.notes.iter().any(|n| n.contains("public.tone")), "{:?}", outcome.notes);
+    assert!(
+        outcome.notes.iter().any(|n| n.contains("public.tone")),
+        "{:?}",
+        outcome.notes
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -98,13 +120,24 @@ async fn copies_into_a_new_schema_leave_the_originals_alone() {
         .await
         .expect("copies");
     assert_eq!(all_but(&db, &[]), before, "the originals are untouched");
-    assert_eq!(db.query("SELECT count(*) FROM restored.sessions")[0][0], sessions_at_backup);
+    assert_eq!(
+        db.query("SELECT count(*) FROM restored.sessions")[0][0],
+        sessions_at_backup
+    );
     assert_eq!(db.query("SELECT count(*) FROM restored.users")[0][0], "15");
-    assert_eq!(table(&outcome, "sessions").inserted.to_string(), sessions_at_backup);
-    assert_eq!(outcome.safety_backup, None, "nothing is replaced, nothing to roll back");
+    assert_eq!(
+        table(&outcome, "sessions").inserted.to_string(),
+        sessions_at_backup
+    );
+    assert_eq!(
+        outcome.safety_backup, None,
+        "nothing is replaced, nothing to roll back"
+    );
     // Compare and merge by hand: B's sessions are in the copy.
     assert_eq!(
-        db.query(&format!("SELECT count(*) FROM restored.sessions WHERE tenant_id = '{B}'"))[0][0],
+        db.query(&format!(
+            "SELECT count(*) FROM restored.sessions WHERE tenant_id = '{B}'"
+        ))[0][0],
         "40"
     );
     // A schema that exists is refused, and nothing changes.
@@ -120,7 +153,10 @@ async fn copies_into_a_new_schema_leave_the_originals_alone() {
     .await
     .unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
-    assert_eq!(db.query("SELECT to_regclass('restored.workouts') IS NULL")[0][0], "t");
+    assert_eq!(
+        db.query("SELECT to_regclass('restored.workouts') IS NULL")[0][0],
+        "t"
+    );
     no_scratch_left(&db);
 }
 
@@ -173,8 +209,13 @@ async fn dangling_references_fail_or_are_deleted_and_counted() {
         .find(|t| t.name == "sets")
         .expect("the deleted sets are counted");
     assert_eq!(sets.deleted, 5);
-    assert_eq!(db.query("SELECT count(*) FROM sets WHERE reps = 3")[0][0], "0");
+    assert_eq!(
+        db.query("SELECT count(*) FROM sets WHERE reps = 3")[0][0],
+        "0"
+    );
     // The safety backup holds the sets too, to roll back with.
-    assert!(outcome.safety_tables.contains(&TableName::new("public", "sets")));
+    assert!(outcome
+        .safety_tables
+        .contains(&TableName::new("public", "sets")));
     no_scratch_left(&db);
 }

@@ -44,14 +44,22 @@ async fn tenant_b_comes_back(kind: StoreKind, format: DumpFormat, from_file: boo
         let path = downloads.path().join(name.as_str());
         engine
             .engine
-            .download(&name, path.clone(), false, &Progress::none(), &Cancel::new())
+            .download(
+                &name,
+                path.clone(),
+                false,
+                &Progress::none(),
+                &Cancel::new(),
+            )
             .await
             .unwrap();
         RestoreSource::File(path)
     } else {
         RestoreSource::Stored(name.clone())
     };
-    let outcome = partial(&engine, &db, source, tenant(B)).await.expect("partial restore");
+    let outcome = partial(&engine, &db, source, tenant(B))
+        .await
+        .expect("partial restore");
 
     assert_eq!(tenant_dump(&db, B), b_at_backup, "B equals the backup");
     assert_eq!(tenant_dump(&db, A), a_after, "A keeps its new rows");
@@ -59,26 +67,49 @@ async fn tenant_b_comes_back(kind: StoreKind, format: DumpFormat, from_file: boo
     assert_eq!(table_dump(&db, "public.exercises"), global_before);
     // 5 users × 8 sessions, 4 sets each, came back; the admin's e-mail was put back.
     let sessions = table(&outcome, "sessions");
-    assert_eq!((sessions.inserted, sessions.deleted, sessions.updated), (40, 0, 0));
+    assert_eq!(
+        (sessions.inserted, sessions.deleted, sessions.updated),
+        (40, 0, 0)
+    );
     assert_eq!(table(&outcome, "sets").inserted, 160);
     let users = table(&outcome, "users");
     assert_eq!((users.updated, users.unchanged), (1, 4));
     assert_eq!(table(&outcome, "tenants").unchanged, 1);
-    assert!(outcome.other_tables.is_empty(), "{:?}", outcome.other_tables);
-    assert_eq!(outcome.refreshed_views, vec!["public.tenant_volume".to_owned()]);
+    assert!(
+        outcome.other_tables.is_empty(),
+        "{:?}",
+        outcome.other_tables
+    );
+    assert_eq!(
+        outcome.refreshed_views,
+        vec!["public.tenant_volume".to_owned()]
+    );
     // The tables in foreign-key order: parents first.
     let order: Vec<&str> = outcome.tables.iter().map(|t| t.name.as_str()).collect();
     let at = |t: &str| order.iter().position(|x| *x == t).unwrap();
-    assert!(at("tenants") < at("users") && at("users") < at("sessions") && at("sessions") < at("sets"));
+    assert!(
+        at("tenants") < at("users") && at("users") < at("sessions") && at("sessions") < at("sets")
+    );
     let safety = outcome.safety_backup.clone().expect("a safety backup");
-    assert!(safety.as_str().starts_with("pre-restore-tables-"), "{safety}");
-    assert_eq!(outcome.checksum_verified, if from_file { None } else { Some(true) });
+    assert!(
+        safety.as_str().starts_with("pre-restore-tables-"),
+        "{safety}"
+    );
+    assert_eq!(
+        outcome.checksum_verified,
+        if from_file { None } else { Some(true) }
+    );
     no_scratch_left(&db);
 
     // The safety backup, restored with the same choice, rolls the restore back.
-    let rollback = partial(&engine, &db, RestoreSource::Stored(safety.clone()), tenant(B))
-        .await
-        .expect("roll back");
+    let rollback = partial(
+        &engine,
+        &db,
+        RestoreSource::Stored(safety.clone()),
+        tenant(B),
+    )
+    .await
+    .expect("roll back");
     assert_eq!(tenant_dump(&db, B), b_before_restore, "rolled back");
     assert_eq!(tenant_dump(&db, A), a_after);
     assert_eq!(table(&rollback, "sessions").deleted, 40);
@@ -161,10 +192,17 @@ async fn a_dry_run_reports_and_changes_nothing() {
     assert_eq!(all_but(&db, &[]), before, "a dry run changes nothing");
     assert_eq!(outcome.safety_backup, None);
     let sessions = table(&outcome, "sessions");
-    assert_eq!((sessions.inserted, sessions.unchanged, sessions.deleted), (10, 30, 0));
+    assert_eq!(
+        (sessions.inserted, sessions.unchanged, sessions.deleted),
+        (10, 30, 0)
+    );
     let programs = table(&outcome, "programs");
     assert_eq!((programs.deleted, programs.unchanged), (1, 3));
-    assert_eq!(engine.engine.list().await.unwrap().len(), 1, "no safety backup");
+    assert_eq!(
+        engine.engine.list().await.unwrap().len(),
+        1,
+        "no safety backup"
+    );
     no_scratch_left(&db);
 }
 
@@ -228,6 +266,10 @@ async fn other_tenants_keep_writing_during_a_restore() {
         "SELECT count(*) FROM sessions WHERE tenant_id = '{A}' AND notes = 'load'"
     ));
     assert!(written.load(Ordering::SeqCst) > 0);
-    assert_eq!(rows[0][0], written.load(Ordering::SeqCst).to_string(), "no write of A was lost");
+    assert_eq!(
+        rows[0][0],
+        written.load(Ordering::SeqCst).to_string(),
+        "no write of A was lost"
+    );
     assert_eq!(table(&outcome, "sessions").inserted, 40);
 }

@@ -14,7 +14,13 @@ fn table(name: &str, columns: &[&str], key: &[&str]) -> serde_json::Value {
     })
 }
 
-fn fk(name: &str, child: &str, column: &str, parent: &str, parent_column: &str) -> serde_json::Value {
+fn fk(
+    name: &str,
+    child: &str,
+    column: &str,
+    parent: &str,
+    parent_column: &str,
+) -> serde_json::Value {
     json!({
         "schema": "public", "name": name, "deferrable": false,
         "child_schema": "public", "child_table": child, "child_columns": [column],
@@ -88,7 +94,11 @@ fn a_tenant_is_every_table_with_the_column_parents_first() {
     checks.sort();
     assert_eq!(
         checks,
-        vec![("audit", "users", false), ("sessions", "users", true), ("users", "tenants", true)]
+        vec![
+            ("audit", "users", false),
+            ("sessions", "users", true),
+            ("users", "tenants", true)
+        ]
     );
     assert_eq!(refresh, &[TableName::new("public", "volume")]);
     // The safety backup holds the restored tables and what they reference.
@@ -99,7 +109,10 @@ fn a_tenant_is_every_table_with_the_column_parents_first() {
 #[test]
 fn chosen_tables_check_only_references_from_outside() {
     let selection = PartialSelection {
-        tables: vec![TableName::new("public", "users"), TableName::new("public", "sessions")],
+        tables: vec![
+            TableName::new("public", "users"),
+            TableName::new("public", "sessions"),
+        ],
         ..PartialSelection::default()
     };
     let plan = build(&selection, &rythm(), &rythm()).unwrap();
@@ -120,8 +133,13 @@ fn row_level_security_that_would_hide_rows_is_refused_up_front() {
             t.force_rls = true;
         }
     }
-    let refused = build(&tenant("b"), &target, &rythm()).unwrap_err().to_string();
-    assert!(refused.contains("public.users") && refused.contains("BYPASSRLS"), "{refused}");
+    let refused = build(&tenant("b"), &target, &rythm())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("public.users") && refused.contains("BYPASSRLS"),
+        "{refused}"
+    );
     target.role.bypass_rls = true;
     build(&tenant("b"), &target, &rythm()).unwrap();
     // Not forced, the owner is not subject to the policies; another role is.
@@ -140,12 +158,18 @@ fn row_level_security_that_would_hide_rows_is_refused_up_front() {
 fn missing_tables_are_created_and_column_differences_noted() {
     let mut target = rythm();
     target.tables.retain(|t| t.name != "sessions");
-    target.tables.iter_mut().find(|t| t.name == "users").unwrap().columns.push(Column {
-        name: "nickname".into(),
-        type_name: "text".into(),
-        generated: false,
-        identity: String::new(),
-    });
+    target
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "users")
+        .unwrap()
+        .columns
+        .push(Column {
+            name: "nickname".into(),
+            type_name: "text".into(),
+            generated: false,
+            identity: String::new(),
+        });
     let plan = build(&tenant("b"), &target, &rythm()).unwrap();
     let (tables, _, _) = replace(&plan);
     let sessions = tables.iter().find(|t| t.name.name == "sessions").unwrap();
@@ -153,8 +177,16 @@ fn missing_tables_are_created_and_column_differences_noted() {
     assert_eq!(sessions.key, Some(vec!["session_id".to_owned()]));
     let users = tables.iter().find(|t| t.name.name == "users").unwrap();
     assert!(!users.columns.contains(&"nickname".to_owned()));
-    assert!(plan.notes.iter().any(|n| n.contains("public.users.nickname")), "{:?}", plan.notes);
-    assert!(!plan.safety_tables.contains(&TableName::new("public", "sessions")));
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("public.users.nickname")),
+        "{:?}",
+        plan.notes
+    );
+    assert!(!plan
+        .safety_tables
+        .contains(&TableName::new("public", "sessions")));
 }
 
 #[test]
@@ -163,7 +195,10 @@ fn names_outside_the_backup_and_tables_without_the_column_are_refused() {
         tables: vec![TableName::new("public", "nope")],
         ..PartialSelection::default()
     };
-    assert!(build(&unknown, &rythm(), &rythm()).unwrap_err().to_string().contains("public.nope"));
+    assert!(build(&unknown, &rythm(), &rythm())
+        .unwrap_err()
+        .to_string()
+        .contains("public.nope"));
     let global = PartialSelection {
         tables: vec![TableName::new("public", "exercises")],
         ..tenant("b")
@@ -196,7 +231,10 @@ fn copies_keep_clashing_names_apart() {
     other.schema = "auth".into();
     backup.tables.push(other);
     let selection = PartialSelection {
-        tables: vec![TableName::new("public", "users"), TableName::new("auth", "users")],
+        tables: vec![
+            TableName::new("public", "users"),
+            TableName::new("auth", "users"),
+        ],
         into_schema: Some("restored".into()),
         ..PartialSelection::default()
     };

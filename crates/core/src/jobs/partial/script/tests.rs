@@ -42,7 +42,10 @@ fn identifiers_and_literals_are_quoted_everywhere() {
     // Restoring some rows never lowers a sequence.
     assert!(seq.contains("GREATEST(42,"), "{seq}");
     let off = triggers_off(&[&t.name]);
-    assert!(off.contains("'\"we\"\"ird\".\"t\"\"; DROP TABLE x; --\"'::pg_catalog.regclass"), "{off}");
+    assert!(
+        off.contains("'\"we\"\"ird\".\"t\"\"; DROP TABLE x; --\"'::pg_catalog.regclass"),
+        "{off}"
+    );
 }
 
 /// A condition stands on lines of its own inside parentheses, so a trailing comment in it
@@ -54,7 +57,10 @@ fn conditions_stand_on_their_own_lines() {
     let sql = delete(0, &t);
     assert!(!sql.contains("trailing)"));
     let out = copy_out(&t.name, false, &t.columns, t.scope.as_deref());
-    assert!(out.contains("WHERE (\nid > 0 -- trailing\n)) TO STDOUT"), "{out}");
+    assert!(
+        out.contains("WHERE (\nid > 0 -- trailing\n)) TO STDOUT"),
+        "{out}"
+    );
     assert!(out.starts_with("SET row_security = off;"));
 }
 
