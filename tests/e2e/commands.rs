@@ -79,7 +79,7 @@ fn a_direct_profile_backs_up_downloads_restores_and_deletes() {
     assert_eq!(
         features,
         json!({"safetyBackup": true, "skipSafetyBackup": true, "terminateConnections": true,
-               "checksConfirmation": true})
+               "checksConfirmation": true, "partialRestore": true, "contents": true})
     );
 
     // A restore needs the database's name, then replaces the data after a safety backup.
