@@ -4,6 +4,7 @@
 #   bash bench/run.sh                               # a 500 MB database
 #   BENCH_SIZE_MB=50 bash bench/run.sh              # a quick end-to-end check
 #   BENCH_RSS_SIZES="100 1000" bash bench/run.sh    # also peak RSS of backups at 100, 1000 MB
+#   BENCH_ONLY=contents bash bench/run.sh           # only `contents` of a ~1 GB plain backup
 #
 # Starts a throwaway PostgreSQL and a disk-backed Azurite (stopped and removed on exit),
 # builds rythm-backup in release, fills a database with poorly compressible text, times
@@ -20,6 +21,10 @@ source scripts/lib/services.sh
 BENCH_SIZE_MB=${BENCH_SIZE_MB:-500}
 BENCH_RSS_SIZES=${BENCH_RSS_SIZES:-}
 BENCH_STRICT=${BENCH_STRICT:-0}
+# The database whose plain backup `contents` reads (its plain dump is a little smaller).
+BENCH_CONTENTS_MB=${BENCH_CONTENTS_MB:-1150}
+# "contents": measure only that row (no 500 MB database, no other rows).
+BENCH_ONLY=${BENCH_ONLY:-}
 RESULTS_FILE=$repo_root/bench/results.md
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rythm-backup/target}
 
@@ -39,7 +44,8 @@ bench_die() {
     exit 1
 }
 
-for size in $BENCH_SIZE_MB $BENCH_RSS_SIZES; do
+[[ -z $BENCH_ONLY || $BENCH_ONLY == contents ]] || bench_die "BENCH_ONLY is empty or contents"
+for size in $BENCH_SIZE_MB $BENCH_RSS_SIZES $BENCH_CONTENTS_MB; do
     [[ $size =~ ^[1-9][0-9]*$ ]] || bench_die "sizes must be whole MB, not '$size'"
 done
 
@@ -310,6 +316,50 @@ wait_for_idle() {
 
 # --- the measurements ---------------------------------------------------------------------
 
+# g. Peak RSS of `contents` reading a plain, uncompressed backup of about 1 GB from the local
+# store (streamed once, hashed, its COPY rows counted): memory must not grow with the
+# backup. Checked against the database: the row count it reports must be the table's.
+measure_contents() {
+    local db=bench_contents store=$WORK/contents-store
+    generate_db "$db" "$BENCH_CONTENTS_MB"
+    mkdir -p "$store"
+    DATABASE_URL=$(db_url "$db") BACKUP_DIR=$store BACKUP_FORMAT=plain BACKUP_COMPRESSION=none \
+        "$OURS" --json backup >"$WORK/contents_backup.json"
+    CONTENTS_NAME=$(json_field "$WORK/contents_backup.json" name)
+    CONTENTS_BYTES=$(json_field "$WORK/contents_backup.json" size)
+    settle
+    BACKUP_DIR=$store measure contents "$WORK/contents.json" \
+        "$OURS" --json contents "$CONTENTS_NAME"
+    local counted
+    counted=$(python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["checksumVerified"] is True, c["checksumVerified"]
+print([t for t in c["tables"] if t["name"] == "events"][0]["rows"])' "$WORK/contents.json")
+    [[ $counted == "${DB_ROWS[$db]}" ]] ||
+        bench_die "contents counted $counted rows, the table has ${DB_ROWS[$db]}"
+    rm -rf "$store"
+    sql postgres -c "DROP DATABASE $db"
+}
+
+if [[ $BENCH_ONLY == contents ]]; then
+    measure_contents
+    {
+        printf '# rythm-backup benchmark: contents\n\n'
+        printf '%s, commit %s, %s cores.\n\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+            "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$(nproc)"
+        printf '| operation | baseline | ours | ratio | target | pass/fail |\n|---|---|---|---|---|---|\n'
+        printf '| peak RSS: contents of a %.1f MB plain backup (%.2f s) | — | %.1f MiB | — | ≤ %s MiB | %s |\n' \
+            "$(awk -v b="$CONTENTS_BYTES" 'BEGIN { print b / 1e6 }')" "${SECS[contents]}" \
+            "$(awk -v k="${RSS[contents]}" 'BEGIN { print k / 1024 }')" "$TARGET_RSS_MIB" \
+            "$(awk -v k="${RSS[contents]}" -v t="$TARGET_RSS_MIB" 'BEGIN { print (k / 1024 <= t) ? "pass" : "**FAIL**" }')"
+        printf '\n- %s rows counted (the table'"'"'s own count); %s\n' "${DB_ROWS[bench_contents]}" "${CPU[contents]}"
+        # shellcheck disable=SC2016 # backticks are Markdown
+        printf -- '- command: `BENCH_ONLY=contents BENCH_CONTENTS_MB=%s bash bench/run.sh`\n' "$BENCH_CONTENTS_MB"
+    } >"$repo_root/bench/results-contents.md"
+    cat "$repo_root/bench/results-contents.md"
+    exit 0
+fi
+
 DB=bench
 generate_db "$DB" "$BENCH_SIZE_MB"
 DB_URL=$(db_url "$DB")
@@ -418,6 +468,9 @@ for size in $BENCH_RSS_SIZES; do
     sql postgres -c "DROP DATABASE $rss_db"
 done
 
+sql postgres -c "DROP DATABASE IF EXISTS $DB"
+measure_contents
+
 # --- the table ----------------------------------------------------------------------------
 
 # verdict VALUE le|ge TARGET [info]: pass or FAIL; with "info", a lower-case pass or miss
@@ -496,6 +549,8 @@ for size in $BENCH_RSS_SIZES; do
     rss_row "backup → Azurite (${size} MB, $(secs "${SECS[backup_$size]}")$(disturbed "backup_$size"))" \
         "—" "${RSS[backup_$size]}"
 done
+rss_row "contents of a $(mb "$CONTENTS_BYTES") plain backup ($(secs "${SECS[contents]}")$(disturbed contents))" \
+    "—" "${RSS[contents]}"
 
 failures=$(printf '%s\n' "${rows[@]}" | grep -c 'FAIL' || true)
 

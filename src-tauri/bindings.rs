@@ -18,6 +18,7 @@ mod tests {
     use crate::commands::backups::RestoreInput;
     use crate::commands::checks::Check;
     use crate::commands::local_copies::LocalCopy;
+    use crate::commands::partial::PartialRestoreInput;
     use crate::commands::profiles::{ProfileInput, ProfileView};
     use crate::commands::settings::{Settings, SettingsView};
     use crate::error::UiError;
@@ -26,7 +27,9 @@ mod tests {
     use rythm_backup_core::api::wire::{ScheduleConfig, ScheduleUpdate};
     use rythm_backup_core::api::TokenInfo;
     use rythm_backup_core::backups::{CreateOutcome, RestoreFeatures, RestoreSummary};
+    use rythm_backup_core::catalog::contents::BackupContents;
     use rythm_backup_core::jobs::download::DownloadOutcome;
+    use rythm_backup_core::jobs::partial::PartialRestoreOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
     use rythm_backup_core::jobs::restore::RestoreOutcome;
     use rythm_backup_core::jobs::verify::VerifyOutcome;
@@ -49,6 +52,9 @@ mod tests {
         RestoreSummary::export_all(cfg)?;
         RestoreFeatures::export_all(cfg)?;
         RestoreOutcome::export_all(cfg)?;
+        BackupContents::export_all(cfg)?;
+        PartialRestoreInput::export_all(cfg)?;
+        PartialRestoreOutcome::export_all(cfg)?;
         PruneOutcome::export_all(cfg)?;
         VerifyOutcome::export_all(cfg)?;
         JobEvent::export_all(cfg)?;

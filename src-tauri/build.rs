@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "restoring_role",
     "restore_backup",
     "restore_local_copy",
+    "backup_contents",
+    "partial_restore",
     "delete_backup",
     "prune",
     "cancel_job",

@@ -72,6 +72,8 @@ pub fn run() {
             commands::backups::restoring_role,
             commands::backups::restore_backup,
             commands::backups::restore_local_copy,
+            commands::partial::backup_contents,
+            commands::partial::partial_restore,
             commands::backups::delete_backup,
             commands::backups::prune,
             commands::backups::cancel_job,

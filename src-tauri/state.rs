@@ -81,6 +81,8 @@ pub enum Action {
     DownloadBackup,
     RestoreBackup,
     RestoreLocalCopy,
+    /// A partial restore's preview (a dry run).
+    PreviewRestore,
     DeleteBackup,
     Prune,
     SignIn,
@@ -99,6 +101,7 @@ impl Action {
             Action::CreateBackup => "a backup",
             Action::DownloadBackup => "a download",
             Action::RestoreBackup | Action::RestoreLocalCopy => "a restore",
+            Action::PreviewRestore => "a restore preview",
             Action::DeleteBackup => "a deletion",
             Action::Prune => "a prune",
             Action::SignIn | Action::SignOut => "a sign-in change",

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod backups;
 pub mod checks;
 pub mod local_copies;
+pub mod partial;
 pub mod profiles;
 pub mod schedule;
 pub mod secrets;

@@ -79,7 +79,8 @@ fn a_direct_profile_backs_up_downloads_restores_and_deletes() {
     assert_eq!(
         features,
         json!({"safetyBackup": true, "skipSafetyBackup": true, "terminateConnections": true,
-               "checksConfirmation": true, "reportsRole": true})
+               "checksConfirmation": true, "reportsRole": true, "partialRestore": true,
+               "contents": true})
     );
     // The test server's profile connects as its superuser: step 1 will say so.
     let role = app

@@ -12,6 +12,7 @@ mod smoke;
 mod support;
 mod ui_api;
 mod ui_direct;
+mod ui_partial;
 mod ui_platform;
 mod ui_secrets;
 mod ui_verify;

@@ -131,6 +131,20 @@ fn the_rythm_platform_through_the_ui() {
     dismiss_toasts(&app);
     app.screenshot("21-platform-backups");
 
+    // The platform has no partial restore and no contents: both are disabled, saying why.
+    let (_, _, first) = &backups[0];
+    for (button, reason) in [
+        ("restore-part", "restores whole databases only"),
+        ("contents", "cannot list what a backup holds"),
+    ] {
+        let css = id(&format!("{button}-{first}"));
+        app.wait_until(&format!("{button} to be disabled"), LONG, || {
+            is_disabled(&app, &css)
+        });
+        let tooltip = attribute(&app, &css, "data-tooltip").unwrap_or_default();
+        assert!(tooltip.contains(reason), "{button}: {tooltip}");
+    }
+
     // Step 1 of a restore: no safety backup, said so; a copy of the current state offered;
     // the options the platform ignores are not there.
     let (_, _, newest) = &backups[1];

@@ -7,6 +7,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 
 import type {
   ActivityEntry,
+  BackupContents,
   BackupEntry,
   Check,
   CreateOutcome,
@@ -15,6 +16,8 @@ import type {
   JobView,
   LocalCopy,
   MoveOutcome,
+  PartialRestoreInput,
+  PartialRestoreOutcome,
   ProfileInput,
   ProfileView,
   PruneOutcome,
@@ -148,6 +151,19 @@ export const restoreLocalCopy = (
 /** A restore rehearsal into a scratch database (API mode: the server's verify endpoint). */
 export const verifyBackup = (profile: string, name: string, jobId: string, onEvent: OnJobEvent): Promise<VerifyOutcome> =>
   call("verify_backup", { profile, name, jobId, onEvent: channel(onEvent) });
+
+/** What a backup holds, with rows per value of `tenantColumn` (default `tenant_id`). */
+export const backupContents = (profile: string, name: string, tenantColumn?: string): Promise<BackupContents> =>
+  call("backup_contents", tenantColumn === undefined ? { profile, name } : { profile, name, tenantColumn });
+
+/** Chosen tables or one tenant's rows; `dryRun` previews and changes nothing. */
+export const partialRestore = (
+  profile: string,
+  name: string,
+  options: PartialRestoreInput,
+  jobId: string,
+  onEvent: OnJobEvent,
+): Promise<PartialRestoreOutcome> => call("partial_restore", { profile, name, options, jobId, onEvent: channel(onEvent) });
 
 export const deleteBackup = (profile: string, name: string): Promise<void> => call("delete_backup", { profile, name });
 

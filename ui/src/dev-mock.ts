@@ -352,7 +352,7 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
     const p = profileOf(a.profile);
     await sleep(150);
     const all = p.mode.type === "direct";
-    return { safetyBackup: all, skipSafetyBackup: all, terminateConnections: all, checksConfirmation: all };
+    return { safetyBackup: all, skipSafetyBackup: all, terminateConnections: all, checksConfirmation: all, partialRestore: all, contents: all };
   },
   async restore_backup(a) {
     const p = profileOf(a.profile);

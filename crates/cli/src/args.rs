@@ -55,9 +55,24 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Restore a backup into a database, replacing its contents, in one transaction.
+    /// Restore a backup into a database, replacing its contents, in one transaction; or only
+    /// chosen tables (--table) or one tenant's rows (--tenant), or copies (--into-schema).
     #[command(group(clap::ArgGroup::new("source").required(true).args(["name", "file"])))]
     Restore(RestoreArgs),
+    /// List what a backup holds: schemas, tables with exact row counts and data sizes,
+    /// sequences, views, materialized views, functions, types, extensions, and rows per
+    /// tenant. Reads the backup once; needs no database.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["name", "file"])))]
+    Contents {
+        /// A stored backup's name.
+        name: Option<String>,
+        /// A local backup file instead (works offline). Direct mode.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Count each tenant's rows by this column.
+        #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
+        tenant_column: String,
+    },
     /// Delete a backup.
     Delete {
         name: String,
@@ -148,17 +163,61 @@ pub struct RestoreArgs {
     /// The target database's name, repeated to confirm that its contents will be replaced.
     /// In API mode, when the server has not said which database it restores into (the RYTHM
     /// platform names it only when it creates a backup, which a profile then remembers), the
-    /// backup's own name instead. Checked here before anything is sent.
-    #[arg(long, value_name = "DBNAME|NAME", required = true)]
-    pub confirm: String,
+    /// backup's own name instead. Checked here before anything is sent. Not needed with
+    /// --dry-run.
+    #[arg(long, value_name = "DBNAME|NAME", required_unless_present = "dry_run")]
+    pub confirm: Option<String>,
     /// Do not take a safety backup of the target first. (A server that takes none, such as
     /// the RYTHM platform, takes none anyway: download a backup of the current state first.)
     #[arg(long)]
     pub no_safety_backup: bool,
     /// End other sessions connected to the target instead of refusing. In API mode the
-    /// server must offer it (ours does; the RYTHM platform does not).
+    /// server must offer it (ours does; the RYTHM platform does not). A partial restore runs
+    /// beside other sessions and needs none ended.
     #[arg(long)]
     pub terminate_connections: bool,
+    /// Restore only this table (SCHEMA.TABLE; repeat for more): its rows are replaced with
+    /// the backup's, in foreign-key order; it is created (with its types, indexes,
+    /// constraints, triggers, policies and grants) when missing. Rows of other tables that
+    /// would reference removed rows make the restore fail (see --cascade-to-referencing).
+    #[arg(long = "table", value_name = "SCHEMA.TABLE")]
+    pub tables: Vec<String>,
+    /// Restore only this tenant's rows, in every table with the tenant column (or only the
+    /// --table ones). Other tenants' rows are untouched.
+    #[arg(long, value_name = "ID")]
+    pub tenant: Option<String>,
+    /// The tenant column (default tenant_id).
+    #[arg(long, value_name = "COLUMN", requires = "tenant")]
+    pub tenant_column: Option<String>,
+    /// Restore only the rows of the --table(s) that match this SQL condition (one
+    /// expression; checked by PostgreSQL against each table, and refused with a `;`, a
+    /// volatile function or a function of the database's own, before anything changes).
+    #[arg(
+        long = "where",
+        value_name = "SQL",
+        requires = "tables",
+        conflicts_with = "tenant"
+    )]
+    pub where_sql: Option<String>,
+    /// Put copies of the chosen tables (or of the whole backup) into this new schema
+    /// instead; the originals are untouched.
+    #[arg(long, value_name = "SCHEMA")]
+    pub into_schema: Option<String>,
+    /// Report per table what a partial restore would delete, insert and leave as it is;
+    /// change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete rows of other tables that would reference rows the restore removes (and
+    /// count them) instead of failing.
+    #[arg(long)]
+    pub cascade_to_referencing: bool,
+}
+
+impl RestoreArgs {
+    /// Whether a partial restore is asked for.
+    pub fn is_partial(&self) -> bool {
+        !self.tables.is_empty() || self.tenant.is_some() || self.into_schema.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,7 @@ mod console;
 mod logging;
 mod open;
 mod output;
+mod partial_text;
 mod progress;
 mod prompt;
 

@@ -46,6 +46,7 @@ fn label(phase: Phase) -> &'static str {
         Phase::Restoring => "Restoring",
         Phase::Downloading => "Downloading",
         Phase::Checking => "Counting rows",
+        Phase::Replacing => "Replacing rows",
     }
 }
 

@@ -10,10 +10,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::api::wire::{ScheduleConfig, ScheduleUpdate};
+use crate::catalog::contents::BackupContents;
 use crate::catalog::{BackupEntry, BackupKind, BackupName, Compression, DumpFormat};
 use crate::engine::{BackupReport, Engine, RestoreOptions};
 use crate::error::{Error, Result};
+use crate::jobs::contents::ContentsSource;
 use crate::jobs::download::DownloadOutcome;
+use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection};
 use crate::jobs::restore::{RestoreOutcome, RestoreSource};
 use crate::jobs::verify::VerifyOutcome;
 use crate::jobs::{Cancel, Progress};
@@ -123,6 +126,10 @@ pub struct RestoreFeatures {
     pub checks_confirmation: bool,
     /// The server says which role its restores run as (`GET /api/backups/restore-role`).
     pub reports_role: bool,
+    /// Chosen tables or one tenant's rows can be restored (and copied into a new schema).
+    pub partial_restore: bool,
+    /// What a backup holds can be listed.
+    pub contents: bool,
 }
 
 impl RestoreFeatures {
@@ -132,6 +139,8 @@ impl RestoreFeatures {
         terminate_connections: true,
         checks_confirmation: true,
         reports_role: true,
+        partial_restore: true,
+        contents: true,
     };
     pub const NONE: RestoreFeatures = RestoreFeatures {
         safety_backup: false,
@@ -139,6 +148,8 @@ impl RestoreFeatures {
         terminate_connections: false,
         checks_confirmation: false,
         reports_role: false,
+        partial_restore: false,
+        contents: false,
     };
 }
 
@@ -195,6 +206,28 @@ pub trait Backups: Send + Sync + fmt::Debug {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<RestoreSummary>;
+
+    /// What a stored backup holds: schemas, tables with exact row counts and data sizes,
+    /// other objects, and per-tenant row counts for `tenant_column`. Nothing runs.
+    async fn contents(
+        &self,
+        name: &BackupName,
+        tenant_column: Option<&str>,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupContents>;
+
+    /// Restores chosen tables or one tenant's rows of a stored backup (or copies them into
+    /// a new schema), or with `selection.dry_run` reports what that would change. The rules
+    /// of `restore` apply (confirmation, safety backup, one transaction).
+    async fn partial_restore(
+        &self,
+        name: &BackupName,
+        selection: PartialSelection,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<PartialRestoreOutcome>;
 
     async fn delete(&self, name: &BackupName) -> Result<()>;
 
@@ -320,6 +353,29 @@ impl Backups for Engine {
             summary.no_safety_backup = Some(NoSafetyBackup::Skipped);
         }
         Ok(summary)
+    }
+
+    async fn contents(
+        &self,
+        name: &BackupName,
+        tenant_column: Option<&str>,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupContents> {
+        let source = ContentsSource::Stored(name.clone());
+        Engine::contents(self, source, tenant_column, progress, cancel).await
+    }
+
+    async fn partial_restore(
+        &self,
+        name: &BackupName,
+        selection: PartialSelection,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<PartialRestoreOutcome> {
+        let source = RestoreSource::Stored(name.clone());
+        Engine::partial_restore(self, source, selection, options, progress, cancel).await
     }
 
     async fn delete(&self, name: &BackupName) -> Result<()> {

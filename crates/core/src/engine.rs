@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::catalog::contents::BackupContents;
 use crate::catalog::{
     entries_newest_first, BackupEntry, BackupKind, BackupName, Compression, DumpFormat,
 };
 use crate::config::{EngineConfig, StorageConfig};
 use crate::error::{Error, Result};
 use crate::jobs::backup::{self, BackupOutcome, BackupRequest, DumpOptions};
+use crate::jobs::contents::{self, ContentsSource};
 use crate::jobs::download::{self, DownloadOutcome, DownloadRequest};
+use crate::jobs::partial::{self, PartialRequest, PartialRestoreOutcome, PartialSelection};
 use crate::jobs::prune::{self, PruneOutcome};
 use crate::jobs::restore::{self, RestoreOutcome, RestoreRequest, RestoreSource};
 use crate::jobs::verify::{self, VerifyOutcome};
@@ -123,7 +126,10 @@ impl Engine {
                 request.compression.as_str()
             )));
         }
-        let dump = DumpOptions { clean: shared };
+        let dump = DumpOptions {
+            clean: shared,
+            ..DumpOptions::default()
+        };
         let database = self.database()?;
         let outcome = logged(
             "backup",
@@ -181,14 +187,7 @@ impl Engine {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<RestoreOutcome> {
-        let configured = self.config.database.as_ref();
-        let target = match (options.target, configured) {
-            (Some(target), Some(configured)) if target.same_server_and_user(configured) => {
-                target.with_fallback_password(configured.password())
-            }
-            (Some(target), _) => target,
-            (None, _) => self.database()?.clone(),
-        };
+        let target = self.restore_target(options.target)?;
         let request = RestoreRequest {
             source,
             target,
@@ -215,6 +214,58 @@ impl Engine {
             Ok(server.role(&target)?)
         })
         .await?
+    }
+
+    /// What a backup holds (tables with row counts, …), read without a database.
+    pub async fn contents(
+        &self,
+        source: ContentsSource,
+        tenant_column: Option<&str>,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupContents> {
+        logged(
+            "contents",
+            contents::run(&self.store, &source, tenant_column, progress, cancel).await,
+        )
+    }
+
+    /// Restores chosen tables, one tenant's rows, or copies into a new schema.
+    pub async fn partial_restore(
+        &self,
+        source: RestoreSource,
+        selection: PartialSelection,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<PartialRestoreOutcome> {
+        let request = PartialRequest {
+            source,
+            target: self.restore_target(options.target)?,
+            confirm: options.confirm,
+            selection,
+            safety_backup: !options.skip_safety_backup,
+            created_by: self.config.created_by.clone(),
+            safety_format: self.config.format,
+            safety_compression: self.config.compression,
+        };
+        logged(
+            "partial restore",
+            partial::run(&self.store, &request, progress, cancel).await,
+        )
+    }
+
+    /// The database a restore writes into: `target` (sharing our password when it is on
+    /// our server as our user), else the configured one.
+    fn restore_target(&self, target: Option<DbTarget>) -> Result<DbTarget> {
+        let configured = self.config.database.as_ref();
+        Ok(match (target, configured) {
+            (Some(target), Some(configured)) if target.same_server_and_user(configured) => {
+                target.with_fallback_password(configured.password())
+            }
+            (Some(target), _) => target,
+            (None, _) => self.database()?.clone(),
+        })
     }
 
     pub async fn delete(&self, name: &BackupName) -> Result<()> {

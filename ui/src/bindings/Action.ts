@@ -3,4 +3,4 @@
 /**
  * What the app does for a person; the kind of a job and of an activity log entry.
  */
-export type Action = "create-backup" | "download-backup" | "restore-backup" | "restore-local-copy" | "delete-backup" | "prune" | "sign-in" | "sign-out" | "save-profile" | "remove-profile" | "set-schedule" | "install-update" | "verify-backup";
+export type Action = "create-backup" | "download-backup" | "restore-backup" | "restore-local-copy" | "preview-restore" | "delete-backup" | "prune" | "sign-in" | "sign-out" | "save-profile" | "remove-profile" | "set-schedule" | "install-update" | "verify-backup";

@@ -3,4 +3,4 @@
 /**
  * What a job is doing right now.
  */
-export type Phase = "dumping" | "safety-backup" | "verifying" | "restoring" | "downloading" | "checking";
+export type Phase = "dumping" | "safety-backup" | "verifying" | "restoring" | "downloading" | "checking" | "replacing";

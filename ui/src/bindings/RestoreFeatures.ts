@@ -25,4 +25,12 @@ checksConfirmation: boolean,
 /**
  * The server says which role its restores run as (`GET /api/backups/restore-role`).
  */
-reportsRole: boolean, };
+reportsRole: boolean, 
+/**
+ * Chosen tables or one tenant's rows can be restored (and copied into a new schema).
+ */
+partialRestore: boolean, 
+/**
+ * What a backup holds can be listed.
+ */
+contents: boolean, };

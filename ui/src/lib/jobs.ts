@@ -4,7 +4,7 @@
 import type { Action, JobEvent, Phase } from "../bindings";
 import { formatBytes, formatElapsed, formatRate } from "./format";
 
-export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "verify" | "other";
+export type JobKind = "create" | "download" | "restore" | "restore-local" | "rollback" | "verify" | "preview" | "other";
 
 /** The kind of a job the shell reports (`running_jobs`) that this window did not start. */
 export function kindOfAction(action: Action): JobKind {
@@ -19,6 +19,8 @@ export function kindOfAction(action: Action): JobKind {
       return "restore-local";
     case "verify-backup":
       return "verify";
+    case "preview-restore":
+      return "preview";
     default:
       return "other";
   }
@@ -118,6 +120,7 @@ const PHASE_LABELS: Record<Phase, string> = {
   restoring: "Restoring",
   downloading: "Downloading",
   checking: "Checking",
+  replacing: "Replacing the chosen rows",
 };
 
 export function phaseLabel(phase: Phase | null, kind: JobKind): string {
@@ -139,6 +142,7 @@ export const JOB_TITLES: Record<JobKind, string> = {
   "restore-local": "Restoring a local copy",
   rollback: "Rolling back",
   verify: "Verifying a backup",
+  preview: "Previewing a restore",
   other: "Working",
 };
 
@@ -172,6 +176,7 @@ export function busyReason(kind: JobKind, profile: string): string {
     "restore-local": "A restore is running",
     rollback: "A roll back is running",
     verify: "A backup is being verified",
+    preview: "A restore preview is running",
     other: "Another operation is running",
   };
   return `${what[kind]} for “${profile}”. One job at a time per profile — wait for it to finish or cancel it.`;

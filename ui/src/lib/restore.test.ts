@@ -116,7 +116,7 @@ describe("options", () => {
     expect(takesSafetyBackup(t, { ...DEFAULT_CHOICES, skipSafetyBackup: true })).toBe(false);
   });
   it("offers and sends only what the server does", () => {
-    const none: RestoreFeatures = { safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false, reportsRole: false };
+    const none: RestoreFeatures = { safetyBackup: false, skipSafetyBackup: false, terminateConnections: false, checksConfirmation: false, reportsRole: false, partialRestore: false, contents: false };
     const platform = { ...targetFor(apiMode, "backup", NAME, null, null), features: none };
     expect(targetFor(apiMode, "backup", NAME, null, null).features).toBeNull();
     expect(t.features).toEqual(ALL_FEATURES);

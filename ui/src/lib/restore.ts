@@ -2,10 +2,19 @@
 // "Continue" and "Restore" enable, and the options sent to the shell. Pure, so the double
 // confirmation is tested without a window.
 
-import type { ProfileMode, RestoreFeatures, RestoreInput, RestoreOutcome, RestoreSummary, RoleInfo } from "../bindings";
+import type { PartialRestoreOutcome, ProfileMode, RestoreFeatures, RestoreInput, RestoreOutcome, RestoreSummary, RoleInfo } from "../bindings";
+import type { PartialChoice } from "./partial";
 
 /** What the engine (direct mode) and our server do around a restore: everything. */
-export const ALL_FEATURES: RestoreFeatures = { safetyBackup: true, skipSafetyBackup: true, terminateConnections: true, checksConfirmation: true, reportsRole: true };
+export const ALL_FEATURES: RestoreFeatures = {
+  safetyBackup: true,
+  skipSafetyBackup: true,
+  terminateConnections: true,
+  checksConfirmation: true,
+  reportsRole: true,
+  partialRestore: true,
+  contents: true,
+};
 
 /** What is being restored: a stored backup, a downloaded file, or a safety backup (roll back). */
 export type RestoreSourceKind = "backup" | "local" | "rollback";
@@ -26,6 +35,8 @@ export interface RestoreTarget {
   direct: boolean;
   /** What happens around the restore; null until the server was asked (API mode). */
   features: RestoreFeatures | null;
+  /** A partial restore: the chosen tables or tenant, and their preview when one was run. */
+  partial?: { choice: PartialChoice; preview: PartialRestoreOutcome | null };
   /** The role the restore runs as, once asked; null when the server does not say. */
   role?: RoleInfo | null;
 }

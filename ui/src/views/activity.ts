@@ -14,6 +14,7 @@ const ACTIONS: Record<Action, string> = {
   "download-backup": "Download",
   "restore-backup": "Restore",
   "restore-local-copy": "Restore local copy",
+  "preview-restore": "Preview a restore",
   "delete-backup": "Delete backup",
   prune: "Prune",
   "sign-in": "Sign in",

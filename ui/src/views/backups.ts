@@ -3,10 +3,11 @@
 // and prune actions.
 
 import * as api from "../api";
-import type { BackupEntry } from "../bindings";
+import type { BackupEntry, RestoreFeatures } from "../bindings";
 import type { Profile } from "../state";
 import { ageOf, formatBytes, formatExpiry, formatLocalDateTime, formatUtcDateTime } from "../lib/format";
-import { targetFor } from "../lib/restore";
+import { partialUnavailable } from "../lib/partial";
+import { ALL_FEATURES, targetFor } from "../lib/restore";
 import { checksumState, DEFAULT_SORT, nextSort, totalSize, visibleEntries, type SortKey, type SortState } from "../lib/table";
 import { afterSignIn, backups, describeProfile, jobBlocker, jobs, refreshBackups, type ListState } from "../state";
 import { h, replace, Scope, setDisabled, uid } from "../ui/dom";
@@ -15,6 +16,8 @@ import { badge, button, emptyState, errorBox, field } from "../ui/widgets";
 import { createBackup, downloadBackup, openDeleteModal, openPruneModal, takeHighlight } from "./actions";
 import { pageHeader } from "./page";
 import { healthStripView } from "./healthStrip";
+import { openContents } from "./contentsModal";
+import { openPartialRestore } from "./partialRestore";
 import { openRestoreModal } from "./restoreModal";
 import { verifiedTd, verifyBackup } from "./verify";
 
@@ -47,6 +50,10 @@ const COLUMNS: Column[] = [
 
 // The filter and sort survive switching pages.
 const viewState: { filter: string; sort: SortState } = { filter: "", sort: DEFAULT_SORT };
+
+/** What each profile's server does around a restore (asked once): whether "Contents" and
+ *  "Restore part…" are offered. A direct profile does everything. */
+const featuresOf = new Map<string, RestoreFeatures>();
 
 export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
   const where = describeProfile(profile);
@@ -86,6 +93,19 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
   );
 
   const directOnly = profile.mode.type !== "direct";
+  const server = profile.mode.type === "direct" ? `${profile.mode.database.host}:${profile.mode.database.port}` : profile.mode.baseUrl;
+  if (profile.mode.type === "direct") featuresOf.set(profile.name, ALL_FEATURES);
+  else if (!featuresOf.has(profile.name)) {
+    api
+      .restoreFeatures(profile.name)
+      .then((f) => {
+        featuresOf.set(profile.name, f);
+        render();
+      })
+      .catch(() => {
+        // Unknown: the dialogs ask again and say why when they cannot go on.
+      });
+  }
 
   function renderButtons(): void {
     const blocker = jobBlocker(profile.name);
@@ -146,6 +166,25 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
       onClick: () => openRestoreModal(profile, targetFor(profile, "backup", entry.name, entry.createdAt, entry.database)),
     });
     const vf = button({ label: `Verify ${entry.name}`, tooltip: "Verify: restore into a scratch database and compare rows", icon: "shield", iconOnly: true, testid: `verify-${entry.name}`, size: "sm", onClick: () => void verifyBackup(profile, entry) });
+    const features = featuresOf.get(profile.name) ?? null;
+    const contents = button({
+      label: `Contents of ${entry.name}`,
+      tooltip: "Contents…",
+      icon: "table",
+      iconOnly: true,
+      testid: `contents-${entry.name}`,
+      size: "sm",
+      onClick: () => openContents(profile, entry, server, features),
+    });
+    const part = button({
+      label: `Restore part of ${entry.name}`,
+      tooltip: "Restore part…",
+      icon: "layers",
+      iconOnly: true,
+      testid: `restore-part-${entry.name}`,
+      size: "sm",
+      onClick: () => openPartialRestore(profile, entry, server),
+    });
     const del = button({
       label: `Delete ${entry.name}`,
       tooltip: "Delete…",
@@ -157,6 +196,8 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
       onClick: () => openDeleteModal(profile, entry, entry.name === newest),
     });
     for (const b of [dl, rs, vf, del]) setDisabled(b, blocker);
+    setDisabled(contents, blocker ?? partialUnavailable(features, server, "contents"));
+    setDisabled(part, blocker ?? partialUnavailable(features, server, "partial"));
     const kindBadge = entry.type === "pre-restore" ? badge("safety", "warning", { title: "Taken automatically before a restore, to roll back with" }) : null;
     const kindText = entry.type === "pre-restore" ? "before a restore" : entry.type === "unknown" ? "origin unknown" : entry.type;
     // The server's word on a backup that did not complete (the RYTHM platform's `status`).
@@ -208,7 +249,7 @@ export function backupsPage(scope: Scope, profile: Profile): HTMLElement {
         { class: "col-by" },
         h("div", { class: "two-line" }, h("span", { class: entry.createdBy ? "ellipsis" : "muted", text: entry.createdBy ?? "—", title: entry.createdBy ?? undefined }), h("span", { class: "muted small", text: kindText })),
       ),
-      h("td", { class: "col-actions" }, h("div", { class: "row-actions" }, dl, rs, vf, del)),
+      h("td", { class: "col-actions" }, h("div", { class: "row-actions" }, dl, contents, rs, part, vf, del)),
     );
     return tr;
   }

@@ -5,11 +5,12 @@
 // "Roll back" (which goes through the same two steps).
 
 import * as api from "../api";
-import type { RestoreFeatures, RestoreSummary, UiError } from "../bindings";
+import type { PartialRestoreOutcome, RestoreFeatures, RestoreSummary, UiError } from "../bindings";
 import type { Profile } from "../state";
 import { ageOf, formatBytes, formatDuration, formatLocalDateTime } from "../lib/format";
 import { fraction, phaseAnnouncement, phaseLabel, progressFigures } from "../lib/jobs";
 import {
+  ALL_FEATURES,
   DEFAULT_CHOICES,
   canContinue,
   canRestore,
@@ -31,7 +32,9 @@ import { icon } from "../ui/icons";
 import { openModal, type Modal } from "../ui/modal";
 import { toast } from "../ui/toast";
 import { button, callout, checkbox, errorBox, facts, field, progressBar, segmented, spinner } from "../ui/widgets";
+import { describeChoice, describeOutcome, partialInput, rollbackChoice, tableKey } from "../lib/partial";
 import { backUpAndDownload } from "./actions";
+import { outcomeTable } from "./partialView";
 
 const TITLES: Record<RestoreTarget["kind"], string> = {
   backup: "Restore backup",
@@ -116,9 +119,69 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     return h("div", { class: "stack-sm" }, save, status);
   }
 
+  const partialWhat = (): string => (target.partial ? describeChoice(target.partial.choice) : "");
+
+  /** Step 1 of a partial restore: what is replaced (and its preview), the safety backup. */
+  function step1Partial(): void {
+    const s = newStep();
+    const offered = offeredOptions(target);
+    modal.setTitle(target.kind === "rollback" ? "Roll back the partial restore" : "Restore part of a backup", "Step 1 of 2 · Review what will happen");
+    const warning = h("div");
+    const renderWarning = (): void => {
+      warning.replaceChildren(
+        callout(
+          "danger",
+          "alert",
+          h("p", { class: "callout-title", testid: "restore-partial-what" }, "Only ", h("strong", { text: partialWhat() }), " in ", h("strong", { text: dbLabel() }), " are replaced by the backup's. Everything else stays as it is."),
+          h("p", {
+            testid: "restore-safety-note",
+            text: takesSafetyBackup(target, choices)
+              ? "A safety backup of the affected tables is taken first, so you can roll back afterwards."
+              : "No safety backup will be taken: you will not be able to roll back.",
+          }),
+        ),
+      );
+    };
+    renderWarning();
+    const preview = target.partial?.preview;
+    const safety = checkbox({
+      label: "Skip the safety backup",
+      testid: "restore-skip-safety",
+      checked: choices.skipSafetyBackup,
+      hint: "Not recommended: without it there is nothing to roll back to.",
+      onChange: (c) => {
+        choices.skipSafetyBackup = c;
+        renderWarning();
+      },
+    });
+    safety.root.hidden = !offered.skipSafetyBackup;
+    const cont = button({ label: "Continue", variant: "primary", testid: "restore-continue" });
+    const cancel = button({ label: "Cancel", variant: "secondary", testid: "restore-cancel", onClick: () => modal.close() });
+    const update = (): void => setDisabled(cont, jobBlocker(profile.name));
+    s.add(jobs.subscribe(update, false));
+    cont.addEventListener("click", () => step2());
+    modal.setBody(
+      warning,
+      facts([
+        ["Backup", h("code", { class: "mono", testid: "restore-backup-name", text: target.name })],
+        ["Target database", h("strong", { testid: "restore-target-db", text: dbLabel() })],
+        ["Server", h("span", { testid: "restore-target-server", text: target.server })],
+      ]),
+      preview ? h("div", { class: "modal-section" }, h("h3", { class: "section-label", text: "Preview (nothing was changed)" }), outcomeTable(preview, "restore-preview")) : null,
+      offered.skipSafetyBackup ? h("div", { class: "modal-section" }, h("h3", { class: "section-label", text: "Options" }), safety.root) : null,
+    );
+    modal.setFooter(cancel, cont);
+    update();
+    modal.focus(cont);
+  }
+
   function step1(): void {
     if (!target.features) {
       ask();
+      return;
+    }
+    if (target.partial) {
+      step1Partial();
       return;
     }
     const s = newStep();
@@ -295,7 +358,9 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
       if (canRestore(target, choices, typed, jobBlocker(profile.name) !== null)) void run();
     });
     modal.setBody(
-      h(
+      target.partial
+        ? h("p", { class: "modal-lead" }, "You are about to replace ", h("strong", { text: partialWhat() }), " in ", h("strong", { text: database ?? "the server's database" }), " on ", h("strong", { text: target.server }), " with the rows of ", h("code", { class: "mono", text: target.name }), ".")
+        : h(
         "p",
         { class: "modal-lead" },
         replaces ? "You are about to replace all data in " : "You are about to create ",
@@ -363,6 +428,22 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     scope.add(jobs.subscribe(render, false));
     scope.interval(render, 1000);
     const kind = target.kind === "local" ? "restore-local" : target.kind === "rollback" ? "rollback" : "restore";
+    const partial = target.partial;
+    if (partial) {
+      try {
+        const input = partialInput(partial.choice, false, typed, target.features ?? ALL_FEATURES, choices.skipSafetyBackup);
+        const outcome = await runJob(profile.name, kind, target.name, (jobId, onEvent) => api.partialRestore(profile.name, target.name, input, jobId, onEvent));
+        scope.dispose();
+        modal.setBusy(false);
+        donePartial(outcome);
+        void refreshBackups(profile.name);
+      } catch (e) {
+        scope.dispose();
+        modal.setBusy(false);
+        failed(e);
+      }
+      return;
+    }
     try {
       const summary = await runJob(profile.name, kind, target.name, (jobId, onEvent) =>
         target.kind === "local" && target.path
@@ -447,6 +528,61 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     modal.setFooter(rollback, close);
     modal.focus(close);
     toast({ kind: "success", title: target.kind === "rollback" ? "Rolled back" : "Restore complete", message: `${db} now holds ${summary.name}.` });
+  }
+
+  function donePartial(outcome: PartialRestoreOutcome): void {
+    const rolledBack = target.kind === "rollback";
+    modal.setTitle(rolledBack ? "Rolled back" : "Restore complete", "");
+    const safetyName = outcome.safetyBackup;
+    const back = rollbackChoice(outcome);
+    const close = button({ label: "Done", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
+    const rollback =
+      safetyName && back
+        ? button({
+            label: "Roll back",
+            variant: "secondary",
+            icon: "restore",
+            testid: "rollback",
+            onClick: () => {
+              modal.close();
+              openRestoreModal(profile, {
+                kind: "rollback",
+                name: safetyName,
+                createdAt: new Date().toISOString(),
+                database: outcome.database,
+                server: target.server,
+                direct: target.direct,
+                features: target.features,
+                partial: { choice: back, preview: null },
+              });
+            },
+          })
+        : null;
+    modal.setBody(
+      callout(
+        "success",
+        "check",
+        h("p", { class: "callout-title", testid: "restore-result", text: `${rolledBack ? "Rolled back" : "Restored"} ${partialWhat()} in ${outcome.database}.` }),
+      ),
+      outcomeTable(outcome, "restore-partial-result"),
+      safetyName
+        ? h(
+            "div",
+            { class: "safety-box" },
+            h("span", { class: "safety-icon" }, icon("shield", 18)),
+            h(
+              "div",
+              {},
+              h("p", { class: "safety-title", text: "Safety backup of the affected tables, taken before the restore" }),
+              h("code", { class: "mono", testid: "safety-backup-name", text: safetyName }),
+              h("p", { class: "muted small", text: `Roll back restores ${outcome.safetyTables.map(tableKey).join(", ")} from it with the same choice of rows.` }),
+            ),
+          )
+        : h("p", { class: "muted small", testid: "restore-no-safety-backup", text: "No safety backup was taken." }),
+    );
+    modal.setFooter(rollback, close);
+    modal.focus(close);
+    toast({ kind: "success", title: rolledBack ? "Rolled back" : "Restore complete", message: describeOutcome(outcome) });
   }
 
   function failed(e: unknown): void {

@@ -89,11 +89,19 @@ pub async fn restore(
     backups: &dyn Backups,
     args: RestoreArgs,
 ) -> Result<Option<String>, Error> {
+    if args.dry_run || args.where_sql.is_some() || args.cascade_to_referencing {
+        return Err(Error::InvalidInput(
+            "--dry-run, --where and --cascade-to-referencing belong to a partial restore: add \
+             --table, --tenant or --into-schema"
+                .into(),
+        ));
+    }
+    let confirm = args.confirm.clone().unwrap_or_default();
     let needs_engine = args.file.is_some() || args.target_db.is_some() || args.create;
     if !needs_engine {
         let name = BackupName::parse(args.name.as_deref().unwrap_or_default())?;
         let options = RestoreOptions {
-            confirm: args.confirm,
+            confirm,
             skip_safety_backup: args.no_safety_backup,
             terminate_connections: args.terminate_connections,
             ..RestoreOptions::default()
@@ -122,7 +130,7 @@ pub async fn restore(
     let options = RestoreOptions {
         target,
         create: args.create,
-        confirm: args.confirm,
+        confirm,
         skip_safety_backup: args.no_safety_backup,
         terminate_connections: args.terminate_connections,
     };
@@ -189,7 +197,7 @@ pub async fn verify(
 }
 
 /// `--target-db`: a postgresql:// URL, or a database name on the configured server.
-fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
+pub(super) fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
         let target =
             DbTarget::parse(value).map_err(|e| Error::Config(format!("--target-db: {e}")))?;

@@ -3,6 +3,7 @@
 
 mod backups;
 mod notify;
+mod partial;
 mod profile_notify;
 mod profiles;
 mod schedule;
@@ -99,23 +100,37 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<bool, Error> {
                         .clone()
                         .or_else(|| args.file.as_ref().map(|f| f.display().to_string()))
                         .unwrap_or_default();
-                    let result = backups::restore(&ctx, backups, args).await;
+                    let dry_run = args.dry_run;
+                    let result = if args.is_partial() {
+                        partial::restore(&ctx, backups, args).await
+                    } else {
+                        backups::restore(&ctx, backups, args).await
+                    };
                     // A restore that could not start (a bad name, a refused confirmation)
-                    // changed nothing: only a restore that ran is a security event.
-                    let ran = !matches!(
-                        &result,
-                        Err(e) if matches!(e.code(), rythm_backup_core::ErrorCode::InvalidName
-                            | rythm_backup_core::ErrorCode::InvalidInput
-                            | rythm_backup_core::ErrorCode::ConfirmationMismatch
-                            | rythm_backup_core::ErrorCode::Unsupported
-                            | rythm_backup_core::ErrorCode::NotFound)
-                    );
+                    // or only previewed changed nothing: only a restore that ran is a
+                    // security event.
+                    let ran = !dry_run
+                        && !matches!(
+                            &result,
+                            Err(e) if matches!(e.code(), rythm_backup_core::ErrorCode::InvalidName
+                                | rythm_backup_core::ErrorCode::InvalidInput
+                                | rythm_backup_core::ErrorCode::ConfirmationMismatch
+                                | rythm_backup_core::ErrorCode::Unsupported
+                                | rythm_backup_core::ErrorCode::NotFound)
+                        );
                     if ran {
                         let event = notify::restore_event(notify::origin(backups), &label, &result);
                         notify::send(&notifier, event).await;
                     }
                     result.map(|_| true)
                 }
+                Command::Contents {
+                    name,
+                    file,
+                    tenant_column,
+                } => partial::contents(&ctx, backups, name, file, &tenant_column)
+                    .await
+                    .map(|()| true),
                 Command::Delete { name, yes: _ } => {
                     backups::delete(&ctx, backups, &name).await.map(|()| true)
                 }

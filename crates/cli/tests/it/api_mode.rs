@@ -19,7 +19,7 @@ use crate::support::{random_hex, sha256_file, Cli, Storage};
 const ADMIN: &str = "admin@example.com";
 
 /// Our server on a free loopback port, over one database and one store.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     url: String,
     password: String,
@@ -27,7 +27,7 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(db: &TestDb, storage: &Storage) -> ServerProcess {
+    pub(crate) fn start(db: &TestDb, storage: &Storage) -> ServerProcess {
         let state = tempfile::tempdir().unwrap();
         let admins = state.path().join("admins.json");
         let password = format!("pw-{}", random_hex());
@@ -75,7 +75,7 @@ impl ServerProcess {
     }
 
     /// A CLI configured for API mode through the environment.
-    fn cli(&self) -> Cli {
+    pub(crate) fn cli(&self) -> Cli {
         Cli::bare()
             .env("BACKUP_API_URL", &self.url)
             .env("BACKUP_API_EMAIL", ADMIN)

@@ -12,6 +12,7 @@ mod hardening;
 mod names;
 #[cfg(unix)]
 mod notifications;
+mod partial;
 mod platform;
 // The kernel keyring and `keyctl` are Linux's.
 #[cfg(target_os = "linux")]

@@ -9,9 +9,11 @@ mod convert;
 mod download;
 mod env;
 mod features;
+mod partial;
 mod verify;
 
 pub use address::is_unencrypted_remote;
+pub use features::from_openapi as features_from_openapi;
 
 use std::fmt;
 use std::sync::RwLock;
@@ -264,11 +266,14 @@ impl ApiClient {
 
     /// An authorized request (checks the token first).
     fn request(&self, jobs: bool, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
+        self.request_to(jobs, method, self.endpoint(segments))
+    }
+
+    /// An authorized request to `url` (an endpoint, perhaps with a query).
+    fn request_to(&self, jobs: bool, method: Method, url: Url) -> Result<RequestBuilder> {
         let token = self.bearer()?;
         let http = if jobs { &self.jobs_http } else { &self.http };
-        Ok(http
-            .request(method, self.endpoint(segments))
-            .bearer_auth(token.expose()))
+        Ok(http.request(method, url).bearer_auth(token.expose()))
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Response, ApiError> {

@@ -7,6 +7,6 @@ pub mod schedule;
 mod token;
 pub mod wire;
 
-pub use client::{is_unencrypted_remote, ApiClient, ApiClientOptions};
+pub use client::{features_from_openapi, is_unencrypted_remote, ApiClient, ApiClientOptions};
 pub use error::ApiError;
 pub use token::TokenInfo;

@@ -175,6 +175,34 @@ pub struct RestoreRequestBody {
     /// false): the RYTHM application itself stays connected to its database.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub terminate_connections: bool,
+    /// A partial restore: these tables only (`schema.table`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    /// A partial restore: this tenant's rows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The tenant column (default `tenant_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_column: Option<String>,
+    /// A partial restore: the rows of the tables that match this SQL condition.
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub where_sql: Option<String>,
+    /// Copies into this new schema instead of replacing anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into_schema: Option<String>,
+    /// Report what a partial restore would change; change nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// Delete rows of other tables that would reference removed rows, instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cascade_to_referencing: bool,
+}
+
+impl RestoreRequestBody {
+    /// Whether the body asks for a partial restore (else it is a full one).
+    pub fn is_partial(&self) -> bool {
+        !self.tables.is_empty() || self.tenant.is_some() || self.into_schema.is_some()
+    }
 }
 
 /// `POST /api/backups/{name}/verify` answer (our server): the rehearsal's report.
@@ -200,6 +228,10 @@ pub struct ActionResponse {
     /// Our server, after a restore: the role the backup's SQL ran as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_as: Option<crate::pg::RoleInfo>,
+    /// Our server, after a partial restore: what it did per table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub partial: Option<crate::jobs::partial::PartialRestoreOutcome>,
 }
 
 /// `GET /api/backups/restore-role` (our server): the role its restores run as.
@@ -208,6 +240,15 @@ pub struct ActionResponse {
 pub struct RoleResponse {
     pub success: bool,
     pub data: crate::pg::RoleInfo,
+}
+
+/// `GET /api/backups/{name}/contents` answer (our server).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContentsResponse {
+    pub success: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: crate::catalog::contents::BackupContents,
 }
 
 /// The daily schedule (`GET`/`PUT /api/backups/schedule/config`), snake_case as the peer.

@@ -1,6 +1,7 @@
 //! The backup catalog: names, the metadata stored with each backup, and the listing entries
 //! built from what a store returns, legacy blobs without metadata included.
 
+pub mod contents;
 mod metadata;
 mod name;
 pub mod records;
@@ -19,6 +20,16 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::storage::BlobInfo;
+
+/// The name prefix of a partial restore's safety backup (the whole schema, and the rows of
+/// the tables the restore changed).
+pub const PARTIAL_SAFETY_PREFIX: &str = "pre-restore-tables";
+
+/// Whether `name` (a backup's or a downloaded file's) is a partial restore's safety backup,
+/// which must never be restored whole.
+pub fn is_partial_safety_backup(name: &str) -> bool {
+    name.starts_with(&format!("{PARTIAL_SAFETY_PREFIX}-"))
+}
 
 /// One backup as the list shows it, in the seed API's field names (`name`, `size`,
 /// `createdAt`) plus what our metadata adds.

@@ -58,12 +58,17 @@ pub struct BackupOutcome {
 }
 
 /// How pg_dump writes the dump, beyond the request's format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DumpOptions {
     /// `--clean --if-exists`: the dump drops each object (if it exists) before creating it,
     /// so a restore that does not empty the database first (the RYTHM platform's
     /// `psql < file`, in a container shared with it) still replaces what was there.
     pub clean: bool,
+    /// `--exclude-table-data` patterns: the schema is whole, these tables' rows are left
+    /// out (a partial restore's safety backup keeps only the affected tables' rows).
+    pub exclude_table_data: Vec<String>,
+    /// The name's prefix instead of the kind's (`pre-restore-tables` for such a backup).
+    pub name_prefix: Option<&'static str>,
 }
 
 /// What one pg_dump run is told beyond the request: the options, and the snapshot the row
@@ -110,7 +115,7 @@ pub async fn run_with(
     let target = database.clone();
     let server = tokio::task::spawn_blocking(move || Server::probe(&target)).await??;
     let name = BackupName::generate(
-        request.kind.name_prefix(),
+        options.name_prefix.unwrap_or(request.kind.name_prefix()),
         created_at,
         request.format,
         request.compression,
@@ -132,6 +137,7 @@ pub async fn run_with(
         let request = request.clone();
         let raw_counter = raw_counter.clone();
         let cancel = cancel.clone();
+        let options = options.clone();
         tokio::task::spawn_blocking(move || {
             dump_into(
                 &server,
@@ -259,6 +265,9 @@ fn dump_into(
     };
     if plan.options.clean {
         command = command.arg("--clean").arg("--if-exists");
+    }
+    for pattern in &plan.options.exclude_table_data {
+        command = command.arg(format!("--exclude-table-data={pattern}"));
     }
     if let Some(snapshot) = &plan.snapshot {
         command = command.arg(format!("--snapshot={snapshot}"));

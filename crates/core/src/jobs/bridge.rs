@@ -1,8 +1,9 @@
 //! Bridges between the blocking world (child processes, compressors) and the async storage
-//! clients: a `Write` that cuts bytes into upload blocks, and a resilient reader of a stored
-//! blob that resumes with a ranged request after a broken transfer.
+//! clients: a `Write` that cuts bytes into upload blocks, a resilient reader of a stored
+//! blob that resumes with a ranged request after a broken transfer, and a blocking `Read`
+//! over the chunks that reader sends.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,6 +157,48 @@ pub fn spawn_blob_reader(
         }
     });
     receiver
+}
+
+/// A blocking `Read` over the chunks of `spawn_blob_reader`. The error that ended a
+/// transfer is kept for `take_error` (the `Read` reports it as `ConnectionAborted`).
+pub struct ChunkReader {
+    chunks: mpsc::Receiver<Result<Bytes, Error>>,
+    current: Bytes,
+    error: Arc<std::sync::Mutex<Option<Error>>>,
+}
+
+impl ChunkReader {
+    pub fn new(chunks: mpsc::Receiver<Result<Bytes, Error>>) -> Self {
+        ChunkReader {
+            chunks,
+            current: Bytes::new(),
+            error: Arc::default(),
+        }
+    }
+
+    /// A handle to the error that ended the transfer, readable after the reader is gone.
+    pub fn error_slot(&self) -> Arc<std::sync::Mutex<Option<Error>>> {
+        self.error.clone()
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => {
+                    let message = e.to_string();
+                    *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    return Err(io::Error::new(io::ErrorKind::ConnectionAborted, message));
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 pub mod backup;
 mod bridge;
+pub mod contents;
 pub mod download;
+pub mod partial;
 pub mod prune;
 mod psql_guard;
 pub mod restore;
@@ -13,6 +15,7 @@ mod snapshot;
 mod spool;
 pub mod sql_filter;
 mod sql_stream;
+mod transaction;
 pub mod verify;
 
 use std::sync::Arc;
@@ -40,6 +43,8 @@ pub enum Phase {
     Downloading,
     /// Counting rows of a verification restore.
     Checking,
+    /// A partial restore replacing the chosen rows (bytes of rows copied).
+    Replacing,
 }
 
 /// Progress reported by a running job.

@@ -38,7 +38,7 @@ pub enum RestoreSource {
 }
 
 impl RestoreSource {
-    fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match self {
             RestoreSource::Stored(name) => name.to_string(),
             RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => {
@@ -100,6 +100,7 @@ pub async fn run(
             given: request.confirm.clone(),
         });
     }
+    refuse_partial_safety_backup(&request.source)?;
     // The source must be readable, and a local copy's checksum right, before anything on
     // the server is touched.
     let source = open_source(store, &request.source).await?;
@@ -154,8 +155,29 @@ pub async fn run(
     })
 }
 
+/// The safety backup of a partial restore holds the rows of the affected tables only (and
+/// the schema of all): a full restore of it would empty every other table.
+fn refuse_partial_safety_backup(source: &RestoreSource) -> Result<()> {
+    let file_name = match source {
+        RestoreSource::Stored(name) => name.to_string(),
+        RestoreSource::File(path) | RestoreSource::CheckedFile { path, .. } => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if !crate::catalog::is_partial_safety_backup(&file_name) {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "{file_name} is the safety backup of a partial restore: it holds the rows of the \
+         affected tables only, so restoring it whole would empty every other table. Restore \
+         it with the same tables or tenant as the restore it was taken before (rythm-backup \
+         restore {file_name} --table … or --tenant …). Nothing was changed."
+    )))
+}
+
 /// A restore source, opened and (for local copies) checked.
-enum Source {
+pub(super) enum Source {
     /// In storage: copied aside and checked next to the safety backup.
     Stored {
         name: BackupName,
@@ -170,7 +192,10 @@ enum Source {
     },
 }
 
-async fn open_source(store: &Arc<dyn BlobStore>, source: &RestoreSource) -> Result<Source> {
+pub(super) async fn open_source(
+    store: &Arc<dyn BlobStore>,
+    source: &RestoreSource,
+) -> Result<Source> {
     match source {
         RestoreSource::Stored(name) => {
             let info = store.head(name).await?;
@@ -236,7 +261,7 @@ fn open_local(path: &std::path::Path, expected_sha256: Option<String>) -> Result
 
 /// The role the restore runs as; a superuser is worth a warning (the backup's SQL then
 /// runs with superuser power: `COPY … TO PROGRAM` on the server, any role or setting).
-async fn restoring_role(
+pub(super) async fn restoring_role(
     server: &Server,
     target: &DbTarget,
     progress: &Progress,
@@ -338,8 +363,42 @@ async fn safety_backup_and_spool(
     }
 }
 
+/// A source ready to be read: a stored backup copied aside with its sha256 checked first
+/// (`spool`), a local file as it was opened. Returns the file, the sha256 to check again as
+/// it is read, and its size.
+pub(super) async fn checked_copy(
+    store: &Arc<dyn BlobStore>,
+    source: Source,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<(File, Option<String>, u64)> {
+    match source {
+        Source::Local {
+            file,
+            expected_sha256,
+            size,
+        } => Ok((file, expected_sha256, size)),
+        Source::Stored {
+            name,
+            expected_sha256,
+            size,
+        } => {
+            let copy = spool::fetch(
+                store,
+                &name,
+                expected_sha256.as_deref(),
+                Some(size),
+                progress,
+                cancel,
+            )
+            .await?;
+            Ok((copy.file, expected_sha256, copy.bytes))
+        }
+    }
+}
+
 /// Names the safety backup in an error whose outcome is not known.
-fn with_safety(error: Error, safety_backup: Option<BackupName>) -> Error {
+pub(super) fn with_safety(error: Error, safety_backup: Option<BackupName>) -> Error {
     match error {
         Error::RestoreOutcomeUnknown {
             database, detail, ..

@@ -38,6 +38,7 @@ pub struct PgCommand {
     password: Option<Sensitive<String>>,
     stdin: Stdio,
     stdout: Stdio,
+    independent: bool,
 }
 
 impl PgCommand {
@@ -48,7 +49,16 @@ impl PgCommand {
             password: password.cloned(),
             stdin: Stdio::null(),
             stdout: Stdio::null(),
+            independent: false,
         }
+    }
+
+    /// Lets the child outlive this process: its own process group (a Ctrl-C in our terminal
+    /// does not reach it) and no stderr pipe to us (which would break when we die). Its
+    /// error output is lost; its exit status is not.
+    pub fn independent(mut self) -> Self {
+        self.independent = true;
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -80,7 +90,11 @@ impl PgCommand {
             .args(&self.args)
             .stdin(self.stdin)
             .stdout(self.stdout)
-            .stderr(Stdio::piped())
+            .stderr(if self.independent {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             // A minimal environment: what the PostgreSQL tools need, never our secrets
             // (AZURE_STORAGE_CONNECTION_STRING, JWT_SECRET, tokens, SMTP passwords, …).
             .env_clear()
@@ -88,6 +102,11 @@ impl PgCommand {
             .env("PGAPPNAME", "rythm-backup");
         if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
             command.env("PGCONNECT_TIMEOUT", "15");
+        }
+        #[cfg(unix)]
+        if self.independent {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
         }
         #[cfg(windows)]
         {
@@ -106,13 +125,14 @@ impl PgCommand {
             path: self.program.display().to_string(),
             source,
         })?;
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let stderr_tool = tool.clone();
-        let stderr_reader = std::thread::spawn(move || drain_stderr(stderr, &stderr_tool));
+        let stderr_reader = child.stderr.take().map(|stderr| {
+            let stderr_tool = tool.clone();
+            std::thread::spawn(move || drain_stderr(stderr, &stderr_tool))
+        });
         Ok(PgChild {
             child,
             tool,
-            stderr: Some(stderr_reader),
+            stderr: stderr_reader,
             waited: false,
         })
     }

@@ -7,6 +7,7 @@ mod hostile;
 mod interrupted;
 mod keychain;
 mod legacy;
+mod partial;
 mod profiles;
 mod rehearsal;
 mod roundtrip;

@@ -57,7 +57,7 @@ pub struct BackupBytes(Vec<u8>);
 /// An engine like the server's that applies the schedule's retention (one period for
 /// every prune and every `expiresAt`, whoever triggers it) and records `actor`, if any, as
 /// the creator of its backups.
-fn engine_for(state: &AppState, actor: Option<&str>) -> Engine {
+pub(super) fn engine_for(state: &AppState, actor: Option<&str>) -> Engine {
     let mut config = state.engine.config().clone();
     config.retention_days = state.schedule.get().config.retention_days;
     if let Some(actor) = actor {
@@ -147,7 +147,10 @@ pub async fn list_backups(
 }
 
 /// Restore a backup into the server's database, in one transaction, after a safety backup.
-/// The optional body's `confirm`, when given, must equal the database's name.
+/// The optional body's `confirm`, when given, must equal the database's name. With
+/// `tables`, `tenant` or `intoSchema` only those are restored (or copied into a new
+/// schema), and `dryRun` reports what would change; the answer's `partial` says what was
+/// restored per table.
 #[utoipa::path(
     post,
     path = "/api/backups/{name}/restore",
@@ -205,7 +208,10 @@ async fn restore(
     } else {
         serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!(
-                "the body must be {{\"confirm\"?: string, \"skipSafetyBackup\"?: boolean}}: {e}"
+                "the body must be {{\"confirm\"?: string, \"skipSafetyBackup\"?: boolean, \
+                 \"terminateConnections\"?: boolean, \"tables\"?: [string], \"tenant\"?: \
+                 string, \"tenantColumn\"?: string, \"where\"?: string, \"intoSchema\"?: \
+                 string, \"dryRun\"?: boolean, \"cascadeToReferencing\"?: boolean}}: {e}"
             ))
         })?
     };
@@ -216,12 +222,21 @@ async fn restore(
         .as_ref()
         .map(|d| d.database())
         .ok_or_else(|| Error::Config("no database configured: set DATABASE_URL".into()))?;
-    if let Some(given) = body.confirm.filter(|c| *c != database) {
+    if let Some(given) = body.confirm.clone().filter(|c| *c != database) {
         return Err(Error::ConfirmationMismatch {
             expected: database,
             given,
         }
         .into());
+    }
+    if body.is_partial() {
+        return super::partial::restore_part(state, actor, name, database, &body).await;
+    }
+    if body.dry_run || body.where_sql.is_some() || body.cascade_to_referencing {
+        return Err(ApiError::bad_request(
+            "dryRun, where and cascadeToReferencing belong to a partial restore: add tables, \
+             tenant or intoSchema",
+        ));
     }
     let guard = state.jobs.try_acquire("restore")?;
     let engine = engine_for(state, Some(actor));
@@ -246,6 +261,7 @@ async fn restore(
         filename: name.to_string(),
         safety_backup: outcome.safety_backup.map(|n| n.to_string()),
         restored_as: Some(outcome.restored_as),
+        partial: None,
     })
 }
 
@@ -298,11 +314,12 @@ pub async fn delete_backup(
     audit::engine_outcome(admin.email(), "delete_backup", Some(name.as_str()), &result);
     result?;
     Ok(Json(ActionResponse {
-        restored_as: None,
         success: true,
         message: "Backup deleted successfully".into(),
         filename: name.to_string(),
         safety_backup: None,
+        restored_as: None,
+        partial: None,
     }))
 }
 

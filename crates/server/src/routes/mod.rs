@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod backups;
 pub mod health;
+pub mod partial;
 pub mod schedule;
 pub mod verify;
 
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(backups::restore_role))
         .routes(routes!(verify::verify_backup))
         .routes(routes!(backups::download_backup))
+        .routes(routes!(partial::backup_contents))
         .routes(routes!(schedule::get_schedule, schedule::put_schedule))
         .routes(routes!(health::health))
         .routes(routes!(health::openapi_json))

@@ -12,6 +12,7 @@ mod login_burst;
 #[cfg(unix)]
 mod notifications;
 mod openapi;
+mod partial;
 mod query_credentials;
 mod revocation;
 mod schedule;

@@ -25,6 +25,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/backups/{name}/restore", &["post"]),
         ("/api/backups/{name}/verify", &["post"]),
         ("/api/backups/{name}/download", &["get"]),
+        ("/api/backups/{name}/contents", &["get"]),
         ("/api/backups/schedule/config", &["get", "put"]),
         ("/api/health", &["get"]),
         ("/api/openapi.json", &["get"]),
@@ -52,6 +53,7 @@ async fn openapi_document_lists_every_route() {
         "Health",
         "VerifyResponse",
         "Verification",
+        "ContentsResponse",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }

@@ -23,10 +23,12 @@ use crate::api::wire::{
 use crate::backups::{
     Backups, CreateOutcome, Description, Mode, NoSafetyBackup, RestoreFeatures, RestoreSummary,
 };
+use crate::catalog::contents::BackupContents;
 use crate::catalog::{BackupEntry, BackupName};
 use crate::engine::RestoreOptions;
 use crate::error::{Error, Result};
 use crate::jobs::download::DownloadOutcome;
+use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection};
 use crate::jobs::{Cancel, JobEvent, Phase, Progress};
 
 const BACKUPS: [&str; 2] = ["api", "backups"];
@@ -106,7 +108,7 @@ impl ApiClient {
     }
 
     /// A call on one backup (`/api/backups/NAME[/restore]`), with missing backups told apart.
-    async fn on_backup(
+    pub(super) async fn on_backup(
         &self,
         method: Method,
         name: &BackupName,
@@ -127,7 +129,11 @@ impl ApiClient {
     /// Checks a restore's confirmation before anything is sent (the RYTHM platform checks
     /// none): the database's name when the server has said it, else the backup's own name.
     /// Returns the database, when known.
-    fn check_confirmation(&self, entry: &BackupEntry, confirm: &str) -> Result<Option<String>> {
+    pub(super) fn check_confirmation(
+        &self,
+        entry: &BackupEntry,
+        confirm: &str,
+    ) -> Result<Option<String>> {
         let database = entry.database.clone().or_else(|| self.known_database());
         let confirm = confirm.trim();
         match &database {
@@ -240,6 +246,7 @@ impl Backups for ApiClient {
             confirm: database.clone().filter(|_| features.checks_confirmation),
             skip_safety_backup: options.skip_safety_backup && features.skip_safety_backup,
             terminate_connections: options.terminate_connections,
+            ..RestoreRequestBody::default()
         };
         let body = serde_json::to_value(&body).expect("the body serialises");
         progress.phase(Phase::Restoring, Some(name.to_string()), None);
@@ -287,6 +294,28 @@ impl Backups for ApiClient {
         cancel: &Cancel,
     ) -> Result<crate::jobs::verify::VerifyOutcome> {
         self.verify_backup(name, progress, cancel).await
+    }
+
+    async fn contents(
+        &self,
+        name: &BackupName,
+        tenant_column: Option<&str>,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<BackupContents> {
+        cancellable(cancel, self.contents_of(name, tenant_column, progress)).await
+    }
+
+    async fn partial_restore(
+        &self,
+        name: &BackupName,
+        selection: PartialSelection,
+        options: RestoreOptions,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> Result<PartialRestoreOutcome> {
+        self.restore_part(name, selection, options, progress, cancel)
+            .await
     }
 
     async fn delete(&self, name: &BackupName) -> Result<()> {

@@ -1,9 +1,11 @@
 //! What a backup server does around a restore, read from the OpenAPI document it serves:
-//! ours describes a restore body with `skipSafetyBackup`, `terminateConnections` and
-//! `confirm` and an answer with `safetyBackup`; the RYTHM platform serves no such document,
-//! reads no body and takes no safety backup. Only a 404 means "no document"; any other
-//! failure (a proxy's 502 or 503 in front of our server) is an error, so that a server that
-//! does take a safety backup is never described as one that does not. Remembered once known.
+//! ours describes a restore body with `skipSafetyBackup`, `terminateConnections`,
+//! `confirm` and the partial restore's `tables`, an answer with `safetyBackup`, and
+//! `contents` and `restore-role` routes; the RYTHM platform serves no such document, reads
+//! no body, takes no safety backup and has none of them. Only a 404 means "no document";
+//! any other failure (a proxy's 502 or 503 in front of our server) is an error, so that a
+//! server that does take a safety backup is never described as one that does not.
+//! Remembered once known.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -56,8 +58,11 @@ impl ApiClient {
 /// Where our server says which role its restores run as.
 pub(super) const ROLE_PATH: &str = "/api/backups/restore-role";
 
+/// The contents route, as an OpenAPI document names it.
+const CONTENTS_PATH: &str = "/api/backups/{name}/contents";
+
 /// The features an OpenAPI document describes; none for anything else.
-pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
+pub fn from_openapi(document: &Value) -> RestoreFeatures {
     let schemas = &document["components"]["schemas"];
     let has = |schema: &str, property: &str| {
         schemas[schema]["properties"]
@@ -72,6 +77,10 @@ pub(super) fn from_openapi(document: &Value) -> RestoreFeatures {
         reports_role: document["paths"]
             .as_object()
             .is_some_and(|paths| paths.contains_key(ROLE_PATH)),
+        partial_restore: has("RestoreRequestBody", "tables") && has("ActionResponse", "partial"),
+        contents: document["paths"]
+            .as_object()
+            .is_some_and(|paths| paths.contains_key(CONTENTS_PATH)),
     }
 }
 
@@ -82,11 +91,12 @@ mod tests {
 
     #[test]
     fn features_come_from_the_documented_bodies() {
-        let ours = json!({"paths": {"/api/backups/restore-role": {}},
+        let ours = json!({"paths": {"/api/backups/restore-role": {},
+            "/api/backups/{name}/contents": {}},
             "components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}, "skipSafetyBackup": {},
-                "terminateConnections": {}}},
-            "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}}}}}});
+                "terminateConnections": {}, "tables": {}}},
+            "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}, "partial": {}}}}}});
         assert_eq!(from_openapi(&ours), RestoreFeatures::ALL);
         let older = json!({"components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}}},
@@ -94,6 +104,7 @@ mod tests {
         let features = from_openapi(&older);
         assert!(features.checks_confirmation && !features.safety_backup);
         assert!(!features.terminate_connections && !features.skip_safety_backup);
+        assert!(!features.partial_restore && !features.contents);
         for other in [
             json!(null),
             json!({"openapi": "3.1.0"}),

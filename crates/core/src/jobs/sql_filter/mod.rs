@@ -14,7 +14,7 @@
 //! stream on while the rest of them is checked), so psql never holds the start of a
 //! statement that turns out to be refused.
 
-mod lexer;
+pub(crate) mod lexer;
 mod rules;
 
 use std::io::{self, Write};

@@ -1,0 +1,158 @@
+//! Partial restores and `contents` over HTTP: the OpenAPI document says the server has
+//! them (so clients offer them), a restore body with `tables` or `tenant` restores only
+//! those and answers per table, `dryRun` changes nothing, and bodies or queries that mean
+//! nothing or carry bad names are 400 before anything runs.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::TestServer;
+
+async fn with_backup() -> (TestServer, String, String) {
+    let server = TestServer::start().await;
+    server.db.sql(
+        "CREATE TABLE t (id int PRIMARY KEY, tenant_id int NOT NULL, v text); \
+         CREATE TABLE other (id int PRIMARY KEY); INSERT INTO other VALUES (1); \
+         INSERT INTO t SELECT g, g % 3, md5(g::text) FROM generate_series(1, 300) g",
+    );
+    let token = server.token().await;
+    let name = server.create_backup(&token).await["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (server, token, name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_describes_partial_restores_and_contents() {
+    let server = TestServer::start().await;
+    let (_, doc) = server
+        .json(Method::GET, "/api/openapi.json", None, None)
+        .await;
+    let schemas = &doc["components"]["schemas"];
+    for field in [
+        "tables",
+        "tenant",
+        "tenantColumn",
+        "where",
+        "intoSchema",
+        "dryRun",
+        "cascadeToReferencing",
+    ] {
+        assert!(
+            schemas["RestoreRequestBody"]["properties"]
+                .get(field)
+                .is_some(),
+            "RestoreRequestBody.{field}"
+        );
+    }
+    assert!(schemas["ActionResponse"]["properties"]
+        .get("partial")
+        .is_some());
+    let features = rythm_backup_core::api::features_from_openapi(&doc);
+    assert!(
+        features.partial_restore && features.contents,
+        "{features:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contents_and_a_tenants_rows_over_http() {
+    let (server, token, name) = with_backup().await;
+    let path = format!("/api/backups/{name}/contents?tenantColumn=tenant_id");
+    let (status, body) = server.json(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tables = body["data"]["tables"].as_array().unwrap();
+    let t = tables.iter().find(|t| t["name"] == "t").unwrap();
+    assert_eq!(t["rows"], 300);
+    assert_eq!(t["hasTenantColumn"], true);
+    assert_eq!(
+        body["data"]["tenants"]["tenants"].as_array().unwrap().len(),
+        3
+    );
+    let (status, _) = server.json(Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let missing = "/api/backups/rythm-backup-2020-01-01T00-00-00-000Z.sql.zst/contents";
+    let (status, _) = server.json(Method::GET, missing, Some(&token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let bad = format!(
+        "/api/backups/{name}/contents?tenantColumn={}",
+        "x".repeat(64)
+    );
+    let (status, _) = server.json(Method::GET, &bad, Some(&token), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    server
+        .db
+        .sql("DELETE FROM t WHERE tenant_id = 1; UPDATE other SET id = 2");
+    let restore = format!("/api/backups/{name}/restore");
+    let (status, dry) = server
+        .json(
+            Method::POST,
+            &restore,
+            Some(&token),
+            Some(json!({"tenant": "1", "dryRun": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["message"], "Dry run: nothing was changed");
+    assert_eq!(dry["partial"]["tables"][0]["inserted"], 100);
+    assert_eq!(server.db.value("SELECT count(*) FROM t"), "200");
+    server.db.wait_idle().await;
+    let (status, done) = server
+        .json(
+            Method::POST,
+            &restore,
+            Some(&token),
+            Some(json!({"tenant": "1", "confirm": server.db.name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(server.db.value("SELECT count(*) FROM t"), "300");
+    assert_eq!(
+        server.db.value("SELECT id FROM other"),
+        "2",
+        "other tables untouched"
+    );
+    let safety = done["safetyBackup"].as_str().unwrap();
+    assert!(safety.starts_with("pre-restore-tables-"), "{done}");
+    assert_eq!(done["partial"]["safetyBackup"], safety);
+    assert_eq!(done["partial"]["tables"][0]["name"], "t");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_mean_nothing_are_400_before_anything_runs() {
+    let (server, token, name) = with_backup().await;
+    server.db.sql("DELETE FROM t");
+    let restore = format!("/api/backups/{name}/restore");
+    for body in [
+        json!({"tables": ["a.b.c"]}),
+        json!({"tables": ["\"unclosed"]}),
+        json!({"where": "id > 1"}),
+        json!({"dryRun": true}),
+        json!({"cascadeToReferencing": true}),
+        json!({"tables": ["public.t"], "where": "1=1; DROP TABLE other"}),
+        json!({"tenant": "1", "where": "true"}),
+        json!({"tenant": "1", "tenantColumn": ""}),
+        json!({"intoSchema": "pg_nope"}),
+        json!({"tables": ["public.t"], "confirm": "not-the-database"}),
+        json!({"tables": "public.t"}),
+    ] {
+        let (status, answer): (StatusCode, Value) = server
+            .json(Method::POST, &restore, Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["success"], false, "{body}");
+    }
+    assert_eq!(
+        server.db.value("SELECT count(*) FROM t"),
+        "0",
+        "nothing ran"
+    );
+    assert_eq!(server.db.value("SELECT count(*) FROM other"), "1");
+    assert_eq!(
+        server.stored_names().await.len(),
+        1,
+        "no safety backup was taken"
+    );
+}

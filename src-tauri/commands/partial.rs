@@ -1,0 +1,129 @@
+//! What a backup holds, and partial restores: chosen tables or one tenant's rows, their
+//! preview (a dry run), and their roll back (the safety backup restored with the same
+//! choice). A few lines each over the `Backups` trait; the engine checks every name and
+//! condition.
+
+use rythm_backup_core::backups::Backups;
+use rythm_backup_core::catalog::contents::BackupContents;
+use rythm_backup_core::engine::RestoreOptions;
+use rythm_backup_core::jobs::partial::{PartialRestoreOutcome, PartialSelection, TableName};
+use rythm_backup_core::{BackupName, Cancel, Error, JobEvent, Progress};
+use serde::Deserialize;
+use tauri::ipc::Channel;
+use tauri::State;
+use ts_rs::TS;
+
+use crate::error::{UiError, UiResult};
+use crate::job_run::JobRun;
+use crate::state::{Action, AppState};
+
+/// A partial restore as the front end asks for it. `confirm` must repeat the target
+/// database's name (not needed for a preview).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialRestoreInput {
+    /// `schema.table` names; none with a tenant: every table with the tenant column.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub tenant_column: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub into_schema: Option<String>,
+    #[serde(default)]
+    pub cascade_to_referencing: bool,
+    /// Report what would change; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub confirm: String,
+    #[serde(default)]
+    pub skip_safety_backup: bool,
+}
+
+impl PartialRestoreInput {
+    fn split(self) -> Result<(PartialSelection, RestoreOptions), Error> {
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| TableName::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let selection = PartialSelection {
+            tables,
+            tenant: self.tenant.filter(|t| !t.trim().is_empty()),
+            tenant_column: self.tenant_column.filter(|c| !c.trim().is_empty()),
+            where_sql: None,
+            into_schema: self.into_schema.filter(|s| !s.trim().is_empty()),
+            cascade_to_referencing: self.cascade_to_referencing,
+            dry_run: self.dry_run,
+        };
+        let options = RestoreOptions {
+            confirm: self.confirm,
+            skip_safety_backup: self.skip_safety_backup,
+            ..RestoreOptions::default()
+        };
+        Ok((selection, options))
+    }
+}
+
+/// What a stored backup holds, with rows per value of `tenant_column` (default
+/// `tenant_id`). Reads the backup once; changes nothing, so it takes no job slot.
+#[tauri::command]
+pub async fn backup_contents(
+    state: State<'_, AppState>,
+    profile: String,
+    name: String,
+    tenant_column: Option<String>,
+) -> UiResult<BackupContents> {
+    let name = BackupName::parse(&name).map_err(Error::from)?;
+    let column = tenant_column.unwrap_or_else(|| "tenant_id".to_owned());
+    let backups = state.profiles.open(&profile).await?;
+    Ok(backups
+        .contents(&name, Some(&column), &Progress::none(), &Cancel::new())
+        .await?)
+}
+
+/// A partial restore of a stored backup, or its preview (`dryRun`).
+#[tauri::command]
+pub async fn partial_restore(
+    state: State<'_, AppState>,
+    profile: String,
+    name: String,
+    options: PartialRestoreInput,
+    job_id: String,
+    on_event: Channel<JobEvent>,
+) -> UiResult<PartialRestoreOutcome> {
+    let name = BackupName::parse(&name).map_err(Error::from)?;
+    let action = if options.dry_run {
+        Action::PreviewRestore
+    } else {
+        Action::RestoreBackup
+    };
+    let run = JobRun::start(&state, &profile, job_id, action, on_event)?;
+    let result = async {
+        let (selection, options) = options.split()?;
+        let backups: Box<dyn Backups> = state.profiles.open(&profile).await?;
+        Ok::<_, UiError>(
+            backups
+                .partial_restore(&name, selection, options, &run.progress, run.cancel())
+                .await?,
+        )
+    }
+    .await;
+    run.finish(result, |o| {
+        let tables = o.tables.len();
+        match (&o.safety_backup, o.dry_run) {
+            (_, true) => format!("previewed a restore of {tables} table(s) from {}", o.source),
+            (Some(safety), false) => format!(
+                "restored {tables} table(s) from {}; safety backup {safety}",
+                o.source
+            ),
+            (None, false) => format!("restored {tables} table(s) from {}", o.source),
+        }
+    })
+    .await
+}
