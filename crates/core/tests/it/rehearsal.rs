@@ -278,7 +278,11 @@ async fn a_restore_that_fails_is_recorded_and_leaves_no_scratch_database() {
         .name;
     // A duplicate key: the primary key cannot be built and the restore rolls back.
     let dump = String::from_utf8(read_all(t.store().as_ref(), &name).await).unwrap();
-    let altered = dump.replacen("3\n", "3\n3\n", 1);
+    // The row `3` of the table's COPY block, doubled (not some `3` elsewhere, such as the
+    // end of the dump's random `\restrict` key).
+    let copy = dump.find("COPY public.t ").expect("the table's COPY block");
+    let row = copy + dump[copy..].find("\n3\n").expect("the row 3") + 1;
+    let altered = format!("{}3\n{}", &dump[..row], &dump[row..]);
     replace_restamped(t.store().as_ref(), &name, altered.into_bytes()).await;
     let error = t
         .engine
