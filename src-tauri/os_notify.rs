@@ -102,6 +102,13 @@ mod tests {
         let (title, body) = notice(Action::VerifyBackup, &result, failure.as_deref()).unwrap();
         assert_eq!(title, "Verification failed");
         assert!(body.contains("public.orders"), "{body}");
+        // A checksum that does not match says so, not that the rows differ.
+        let mut altered = mismatched_outcome();
+        altered.checksum_verified = Some(false);
+        altered.verification.error = None;
+        altered.verification.mismatches.clear();
+        let why = crate::commands::verify::failure_of(&altered).unwrap();
+        assert!(why.contains("sha256"), "{why}");
         // A passing one still finished.
         let mut passed = mismatched_outcome();
         passed.ok = true;

@@ -52,11 +52,11 @@ pub async fn verify_backup(
 /// passed.
 pub fn failure_of(outcome: &VerifyOutcome) -> Option<String> {
     (!outcome.ok).then(|| {
-        let why = outcome
-            .verification
-            .error
-            .clone()
-            .unwrap_or_else(|| "the restored data differs from the backup".into());
+        let why = match (&outcome.verification.error, outcome.checksum_verified) {
+            (Some(error), _) => error.clone(),
+            (None, Some(false)) => "its bytes do not match the recorded sha256".into(),
+            (None, _) => "the restored data differs from the backup".into(),
+        };
         format!("{}: {why}", outcome.name)
     })
 }
