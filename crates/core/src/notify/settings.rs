@@ -140,7 +140,8 @@ impl NotifyProfiles {
     }
 
     /// Serialises changes between processes (and threads): held while the file is read,
-    /// changed and replaced. Only file work happens under it, never a keychain prompt.
+    /// changed and replaced. Only file work happens under it, but for the one-time move of
+    /// a webhook URL an earlier version left in clear (`write`).
     fn lock(&self) -> Result<std::fs::File> {
         let path = self.dir.join(LOCK_FILE_NAME);
         crate::fsmode::lock_exclusive(&path, LOCK_WAIT)
