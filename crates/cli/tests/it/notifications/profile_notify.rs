@@ -1,7 +1,8 @@
-//! A profile's webhook URL is a secret (Slack's and Teams' carry their key in the path):
-//! `profile notify` refuses it on the command line, reads it from stdin, keeps it in the
-//! keychain rather than `notify.json`, and never prints it whole; notifications still reach
-//! the whole URL.
+//! `profile notify` from the real binary: a profile's webhook URL is a secret (Slack's and
+//! Teams' carry their key in the path), refused on the command line, read from stdin, kept
+//! in the keychain rather than `notify.json` and never printed whole, while notifications
+//! still reach the whole URL; many `profile notify` processes at once lose no profile's
+//! settings.
 
 use std::io::Write;
 use std::path::Path;
@@ -47,6 +48,25 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// A direct profile over a database that is not there (no command here connects).
+fn add_profile(cli: &Cli, name: &str, backups: &Path) {
+    let added = run_with_stdin(
+        cli,
+        &[
+            "profile",
+            "add",
+            name,
+            "--database-url",
+            "postgresql://rythm@127.0.0.1:1/rythm",
+            "--backup-dir",
+            backups.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        "db-password-1",
+    );
+    assert_eq!(added.code, Some(0), "{added:#?}");
+}
+
 #[test]
 fn a_profiles_webhook_url_stays_out_of_argv_files_and_output() {
     let hook = HttpReceiver::start(|_| (204, vec![], String::new()));
@@ -56,21 +76,7 @@ fn a_profiles_webhook_url_stays_out_of_argv_files_and_output() {
     let profile = format!("hook-{}", &random_hex()[..8]);
     let key = format!("path-key-{}", random_hex());
     let url = hook.url(&format!("/services/T0/{key}"));
-    let added = run_with_stdin(
-        &cli,
-        &[
-            "profile",
-            "add",
-            &profile,
-            "--database-url",
-            "postgresql://rythm@127.0.0.1:1/rythm",
-            "--backup-dir",
-            backups.path().to_str().unwrap(),
-            "--password-stdin",
-        ],
-        "db-password-1",
-    );
-    assert_eq!(added.code, Some(0), "{added:#?}");
+    add_profile(&cli, &profile, backups.path());
 
     // On the command line: refused before anything is stored.
     let refused = cli.run(&[
@@ -140,4 +146,47 @@ fn a_profiles_webhook_url_stays_out_of_argv_files_and_output() {
     let requests = hook.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(requests[0].target, format!("/services/T0/{key}"));
+}
+
+/// Each process reads `notify.json`, changes its profile and replaces the file: without the
+/// lock, one that read before another wrote would write the other's change away.
+#[test]
+fn profile_notify_processes_at_once_lose_no_profiles_settings() {
+    let config = tempfile::tempdir().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let cli = Cli::bare().env("RYTHM_CONFIG_DIR", config.path().to_str().unwrap());
+    let names: Vec<String> = (0..8).map(|i| format!("p{i}")).collect();
+    for name in &names {
+        add_profile(&cli, name, backups.path());
+    }
+    for round in 0..3 {
+        let children: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let to = format!("{name}-{round}@example.com");
+                let child = cli
+                    .command(&["profile", "notify", name, "--on", "all", "--email-to", &to])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (name, child)
+            })
+            .collect();
+        for (name, child) in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{name}: {out:?}");
+        }
+        let file: Value = serde_json::from_str(
+            &std::fs::read_to_string(config.path().join("notify.json")).unwrap(),
+        )
+        .unwrap();
+        for name in &names {
+            assert_eq!(
+                file["profiles"][name]["emailTo"],
+                serde_json::json!([format!("{name}-{round}@example.com")]),
+                "round {round}: {file}"
+            );
+        }
+    }
 }
