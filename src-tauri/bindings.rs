@@ -28,6 +28,7 @@ mod tests {
     use rythm_backup_core::api::TokenInfo;
     use rythm_backup_core::backups::{CreateOutcome, RestoreFeatures, RestoreSummary};
     use rythm_backup_core::catalog::contents::BackupContents;
+    use rythm_backup_core::freshness::Freshness;
     use rythm_backup_core::jobs::download::DownloadOutcome;
     use rythm_backup_core::jobs::partial::PartialRestoreOutcome;
     use rythm_backup_core::jobs::prune::PruneOutcome;
@@ -57,6 +58,7 @@ mod tests {
         PartialRestoreOutcome::export_all(cfg)?;
         PruneOutcome::export_all(cfg)?;
         VerifyOutcome::export_all(cfg)?;
+        Freshness::export_all(cfg)?;
         JobEvent::export_all(cfg)?;
         JobView::export_all(cfg)?;
         ScheduleConfig::export_all(cfg)?;

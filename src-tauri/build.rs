@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "prune",
     "cancel_job",
     "verify_backup",
+    "backup_freshness",
     "running_jobs",
     "get_schedule",
     "set_schedule",

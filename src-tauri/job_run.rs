@@ -61,6 +61,17 @@ impl<'a> JobRun<'a> {
         result: Result<T, E>,
         summary: impl FnOnce(&T) -> String,
     ) -> UiResult<T> {
+        self.finish_judged(result, summary, |_| None).await
+    }
+
+    /// `finish` for a job whose result can be a failure although it returned (a
+    /// verification whose counts differ): `failure` says why, and the OS notice says so.
+    pub async fn finish_judged<T, E: Into<UiError>>(
+        self,
+        result: Result<T, E>,
+        summary: impl FnOnce(&T) -> String,
+        failure: impl FnOnce(&T) -> Option<String>,
+    ) -> UiResult<T> {
         let JobRun {
             state,
             profile,
@@ -73,7 +84,8 @@ impl<'a> JobRun<'a> {
         // The engine's helper tasks may hold a sender a moment longer: never wait forever.
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, forwarder).await;
         let result = result.map_err(Into::into);
-        crate::os_notify::job_ended(action, &result);
+        let failure = result.as_ref().ok().and_then(failure);
+        crate::os_notify::job_ended(action, &result, failure);
         activity::record(state, Some(&profile), action, &result, summary);
         drop(slot);
         result

@@ -78,6 +78,7 @@ pub fn run() {
             commands::backups::prune,
             commands::backups::cancel_job,
             commands::verify::verify_backup,
+            commands::verify::backup_freshness,
             commands::backups::running_jobs,
             commands::schedule::get_schedule,
             commands::schedule::set_schedule,

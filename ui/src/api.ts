@@ -12,6 +12,7 @@ import type {
   Check,
   CreateOutcome,
   DownloadOutcome,
+  Freshness,
   JobEvent,
   JobView,
   LocalCopy,
@@ -147,6 +148,9 @@ export const restoreLocalCopy = (
   jobId: string,
   onEvent: OnJobEvent,
 ): Promise<RestoreOutcome> => call("restore_local_copy", { profile, path, options, jobId, onEvent: channel(onEvent) });
+
+/** How fresh a profile's backups are, by the engine's rule (API mode: the server's threshold). */
+export const backupFreshness = (profile: string): Promise<Freshness> => call("backup_freshness", { profile });
 
 /** A restore rehearsal into a scratch database (API mode: the server's verify endpoint). */
 export const verifyBackup = (profile: string, name: string, jobId: string, onEvent: OnJobEvent): Promise<VerifyOutcome> =>

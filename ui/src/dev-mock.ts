@@ -11,6 +11,7 @@ import type {
   ActivityEntry,
   BackupEntry,
   Check,
+  Freshness,
   JobEvent,
   JobView,
   LocalCopy,
@@ -22,6 +23,7 @@ import type {
   Settings,
   SettingsView,
   UiError,
+  VerifiedBackup,
 } from "./bindings";
 
 const params = new URLSearchParams(location.search);
@@ -295,6 +297,38 @@ const handlers: Record<string, (a: Args) => Promise<unknown>> = {
     await sleep(450);
     requireSession(p);
     return [...(backups[p.name] ?? [])].sort((x, y) => Date.parse(y.createdAt) - Date.parse(x.createdAt));
+  },
+  async backup_freshness(a) {
+    // A stand-in for the engine's `freshness::assess`, enough for design work: the real
+    // rule lives in Rust and reaches the app through this command.
+    const p = profileOf(a.profile);
+    await sleep(120);
+    requireSession(p);
+    const staleAfterHours = 26;
+    const all = backups[p.name] ?? [];
+    const newest = <T>(items: T[], time: (t: T) => number): T | null => items.reduce<T | null>((x, y) => (x === null || time(y) > time(x) ? y : x), null);
+    const last = newest(
+      all.filter((e) => e.type !== "pre-restore"),
+      (e) => Date.parse(e.createdAt),
+    );
+    const verified = (okOnly: boolean): VerifiedBackup | null => {
+      const e = newest(
+        all.filter((x) => x.verification !== null && (!okOnly || x.verification.ok)),
+        (x) => Date.parse(x.verification!.at),
+      );
+      return e ? { backup: e.name, verification: e.verification! } : null;
+    };
+    const ageSeconds = last ? Math.round((Date.now() - Date.parse(last.createdAt)) / 1000) : null;
+    const freshness: Freshness = {
+      lastBackup: last?.name ?? null,
+      lastSuccessAt: last?.createdAt ?? null,
+      ageSeconds,
+      lastVerification: verified(false),
+      lastSuccessfulVerification: verified(true),
+      stale: ageSeconds === null || ageSeconds > staleAfterHours * 3600,
+      staleAfterHours,
+    };
+    return freshness;
   },
   async create_backup(a) {
     const p = profileOf(a.profile);

@@ -271,7 +271,7 @@ pub enum ProfileAction {
 pub struct ProfileNotifyArgs {
     pub name: String,
     /// Remove the profile's notification settings (and their secrets).
-    #[arg(long, conflicts_with_all = ["on", "email_to", "smtp_host", "acs_sender", "webhook_url"])]
+    #[arg(long, conflicts_with_all = ["on", "email_to", "smtp_host", "acs_sender", "webhook", "webhook_url_stdin"])]
     pub off: bool,
     /// failure (default), all or never.
     #[arg(long, value_name = "WHEN")]
@@ -300,7 +300,18 @@ pub struct ProfileNotifyArgs {
     /// ACS_CONNECTION_STRING (kept in the keychain).
     #[arg(long, value_name = "ADDRESS")]
     pub acs_sender: Option<String>,
-    #[arg(long, value_name = "URL")]
+    /// Set up a webhook. Its URL is a secret (Slack's and Teams' carry their key in the
+    /// path): it is taken from NOTIFY_WEBHOOK_URL, else asked for without echo (or read
+    /// from stdin), kept in the keychain and never printed whole. NOTIFY_WEBHOOK_SECRET,
+    /// if set, signs the bodies.
+    #[arg(long)]
+    pub webhook: bool,
+    /// Read the webhook's URL from stdin (implies --webhook).
+    #[arg(long, conflicts_with = "smtp_password_stdin")]
+    pub webhook_url_stdin: bool,
+    /// Refused: a URL on the command line ends up in the shell's history and the process
+    /// list. Use --webhook.
+    #[arg(long, value_name = "URL", hide = true)]
     pub webhook_url: Option<String>,
 }
 

@@ -241,6 +241,13 @@ pub trait Backups: Send + Sync + fmt::Debug {
         cancel: &Cancel,
     ) -> Result<VerifyOutcome>;
 
+    /// After how many hours without a successful backup the backups are stale: the
+    /// environment's `STALE_AFTER_HOURS` (default 26). API mode: unless the environment
+    /// sets it, the server's own threshold where it tells it (ours does in `/api/health`).
+    async fn stale_after_hours(&self) -> Result<u32> {
+        crate::freshness::stale_after_hours_from_env()
+    }
+
     /// The server's daily schedule (API mode only).
     async fn schedule(&self) -> Result<ScheduleConfig>;
 

@@ -302,12 +302,31 @@ impl Engine {
         progress: &Progress,
         cancel: &Cancel,
     ) -> Result<VerifyOutcome> {
-        let scratch =
-            verify::scratch_server_of(self.config.verify_database.as_ref(), self.database()?);
-        logged(
-            "verify",
-            verify::run(&self.store, &scratch, name, progress, cancel).await,
-        )
+        self.verify_recorded(name, progress, cancel).await.result
+    }
+
+    /// `verify`, with the verification it recorded, a failed one included when the
+    /// rehearsal ended in an error (the server's health keeps it).
+    pub async fn verify_recorded(
+        &self,
+        name: &BackupName,
+        progress: &Progress,
+        cancel: &Cancel,
+    ) -> verify::Rehearsed {
+        let source = match self.database() {
+            Ok(source) => source,
+            Err(e) => {
+                return verify::Rehearsed {
+                    result: Err(e),
+                    verification: None,
+                }
+            }
+        };
+        let scratch = verify::scratch_server_of(self.config.verify_database.as_ref(), source);
+        let mut rehearsed =
+            verify::run_recorded(&self.store, &scratch, name, progress, cancel).await;
+        rehearsed.result = logged("verify", rehearsed.result);
+        rehearsed
     }
 }
 

@@ -1,15 +1,39 @@
 //! Are the backups fresh? From a listing: the last successful backup and its age, the last
 //! verification and the last successful one, and whether the backups are stale (no
 //! successful backup for `STALE_AFTER_HOURS`, default 26: a daily schedule plus slack).
-//! `rythm-backup status` and the server's health both read it.
+//! The one rule: `rythm-backup status`, the desktop's health strip and the server's health
+//! all read it.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::backups::Backups;
 use crate::catalog::{BackupEntry, BackupKind, BackupName, Verification};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_STALE_AFTER_HOURS: u32 = 26;
+
+/// `STALE_AFTER_HOURS` of the process environment (unset or empty: the default).
+pub fn stale_after_hours_from_env() -> Result<u32> {
+    stale_after_hours_from(&|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// Whether `STALE_AFTER_HOURS` is set in the process environment (it then wins over what
+/// a server says).
+pub fn stale_after_hours_in_env() -> bool {
+    std::env::var("STALE_AFTER_HOURS").is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// How fresh the backups of a profile (either mode) are now.
+pub async fn of(backups: &dyn Backups) -> Result<Freshness> {
+    let entries = backups.list().await?;
+    let stale_after_hours = backups.stale_after_hours().await?;
+    Ok(assess(
+        &entries,
+        OffsetDateTime::now_utc(),
+        stale_after_hours,
+    ))
+}
 
 /// `STALE_AFTER_HOURS` (1 to 8760).
 pub fn stale_after_hours_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<u32> {

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod pg;
 pub mod platform;
 pub mod profile;
+pub mod redact;
 pub mod secrets;
 pub mod storage;
 pub mod time_text;

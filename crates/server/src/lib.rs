@@ -54,7 +54,6 @@ use crate::jobs::JobLock;
 use crate::live_admins::LiveAdmins;
 use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
-use crate::redact::Redactor;
 use crate::schedule::{Schedule, ScheduleStore};
 use crate::state::{AppState, Shared};
 
@@ -106,14 +105,10 @@ impl BackupServer {
             .iter()
             .map(|a| a.email.clone())
             .collect();
-        let notifier = notices::notifier(
-            &config.notify,
-            admin_emails,
-            &engine,
-            config.jwt_secret.expose(),
-        )?;
+        let redactor = redact::server_redactor(&config, engine.config());
+        let notifier = notices::notifier(&config.notify, admin_emails, &redactor)?;
         let state = AppState(Arc::new(Shared {
-            redactor: Redactor::new(&config, engine.config()),
+            redactor,
             engine,
             keys,
             admins,

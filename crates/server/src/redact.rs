@@ -1,88 +1,41 @@
-//! The last line of defence against leaking secrets in answers: every known secret (the JWT
-//! secret, the database password, the storage account key or SAS) is replaced by
-//! `<redacted>` in error messages before they leave the server.
+//! The server's secrets, listed once: the JWT secret, the engine's (the database's and the
+//! rehearsal server's passwords, the storage's connection string with its key or SAS) and
+//! the notification channels' (the SMTP password, the ACS key, the webhook's URL and
+//! secret). The one `Redactor` built from them (the engine's, which also scrubs anything
+//! shaped like a credential) cleans every error answer, `/api/health` and every
+//! notification before it leaves the server.
 
-use rythm_backup_core::{EngineConfig, StorageConfig};
+use rythm_backup_core::redact::Redactor;
+use rythm_backup_core::EngineConfig;
 
 use crate::config::ServerConfig;
 
-const REDACTED: &str = "<redacted>";
-/// Shorter values would redact ordinary words; such a secret is no secret anyway.
-const MIN_SECRET_LEN: usize = 6;
-
-#[derive(Clone, Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl std::fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Redactor({} secrets)", self.secrets.len())
-    }
-}
-
-impl Redactor {
-    pub fn new(server: &ServerConfig, engine: &EngineConfig) -> Self {
-        let mut secrets = vec![server.jwt_secret.expose().clone()];
-        if let Some(password) = engine.database.as_ref().and_then(|d| d.password()) {
-            secrets.push(password.expose().clone());
-            // As it appears in a URL.
-            secrets.push(percent_encode(password.expose()));
-        }
-        if let StorageConfig::Azure {
-            connection_string, ..
-        } = &engine.storage
-        {
-            let conn = connection_string.expose();
-            secrets.push(conn.clone());
-            for part in conn.split(';') {
-                if let Some((key, value)) = part.split_once('=') {
-                    let key = key.trim().to_ascii_lowercase();
-                    if key == "accountkey" || key == "sharedaccesssignature" {
-                        secrets.push(value.trim().to_owned());
-                    }
-                }
-            }
-        }
-        secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
-        // Longest first, so a secret containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
-    }
-
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// The redactor of every text the server sends out.
+pub fn server_redactor(server: &ServerConfig, engine: &EngineConfig) -> Redactor {
+    let mut redactor = Redactor::for_engine(engine);
+    redactor.add([server.jwt_secret.expose().clone()]);
+    redactor.add(server.notify.secrets());
+    redactor
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rythm_backup_core::notify::NotifyConfig;
     use rythm_backup_core::secrets::Sensitive;
 
     #[test]
-    fn replaces_every_known_secret() {
-        let server = ServerConfig::new(Sensitive::new("j".repeat(40))).unwrap();
+    fn replaces_every_secret_of_the_server() {
+        let mut server = ServerConfig::new(Sensitive::new("j".repeat(40))).unwrap();
+        server.notify = NotifyConfig::from_lookup(|k| match k {
+            "SMTP_HOST" => Some("mail.example.com".into()),
+            "SMTP_FROM" => Some("backup@example.com".into()),
+            "SMTP_USERNAME" => Some("ops".into()),
+            "SMTP_PASSWORD" => Some("smtp-password-7".into()),
+            "NOTIFY_WEBHOOK_URL" => Some("https://hooks.example.com/services/T0/KEY123".into()),
+            _ => None,
+        })
+        .unwrap();
         let engine = EngineConfig::from_lookup(|k| match k {
             "DATABASE_URL" => Some("postgresql://u:pa%24%24word1@h/db".into()),
             "AZURE_STORAGE_CONNECTION_STRING" => {
@@ -91,14 +44,19 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        let r = Redactor::new(&server, &engine);
+        let r = server_redactor(&server, &engine);
         let text = format!(
-            "{} pa$$word1 pa%24%24word1 c2VjcmV0a2V5Cg== fine",
+            "{} pa$$word1 pa%24%24word1 c2VjcmV0a2V5Cg== smtp-password-7 /services/T0/KEY123 fine",
             "j".repeat(40)
         );
         assert_eq!(
             r.redact(&text),
-            "<redacted> <redacted> <redacted> <redacted> fine"
+            "<redacted> <redacted> <redacted> <redacted> <redacted> <redacted> fine"
+        );
+        // And what no list names, by its shape.
+        assert_eq!(
+            r.redact("postgresql://x:other-pw@db/x"),
+            "postgresql://x:<redacted>@db/x"
         );
     }
 }

@@ -5,6 +5,7 @@
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
+use rythm_backup_core::redact::Redactor;
 use rythm_backup_core::Engine;
 
 use crate::auth::JwtKeys;
@@ -13,7 +14,6 @@ use crate::jobs::JobLock;
 use crate::live_admins::LiveAdmins;
 use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
-use crate::redact::Redactor;
 use crate::schedule::Schedule;
 
 #[derive(Debug)]

@@ -1,12 +1,11 @@
-// The Backups page's health strip and Verified column, in words a person understands: the
-// last successful backup and its age, the last verification, the next scheduled run, and
-// whether backups are stale (none for 26 hours, as the server's STALE_AFTER_HOURS default).
-// Pure: the clock is a parameter.
+// The Backups page's health strip and Verified column, in words a person understands. The
+// facts (the last successful backup and its age, the last verification, whether backups are
+// stale and after how many hours) are the engine's `Freshness`, from the `backup_freshness`
+// command: the one rule `rythm-backup status` follows too (API mode: with the server's
+// STALE_AFTER_HOURS). This module only words them. Pure: the clock is a parameter.
 
-import type { BackupEntry, Verification } from "../bindings";
+import type { BackupEntry, Freshness, Verification } from "../bindings";
 import { ageOf, formatDuration, formatLocalDateTime } from "./format";
-
-export const STALE_AFTER_HOURS = 26;
 
 export type Tone = "ok" | "warning" | "danger" | "muted";
 
@@ -24,30 +23,17 @@ export interface HealthStrip {
   items: StripItem[];
 }
 
-function newestBy<T>(items: T[], time: (t: T) => number): T | null {
-  return items.reduce<T | null>((a, b) => (a === null || time(b) > time(a) ? b : a), null);
-}
-
-function hoursBetween(a: number, b: number): number {
-  return (b - a) / 3_600_000;
-}
-
-/** What the strip says about `entries` (any order) at `now`. */
-export function healthStrip(entries: BackupEntry[], nextRunAt: string | null, now: Date, staleAfterHours = STALE_AFTER_HOURS): HealthStrip {
-  const real = entries.filter((e) => e.type !== "pre-restore");
-  const last = newestBy(real, (e) => Date.parse(e.createdAt));
-  const verified = entries.filter((e) => e.verification !== null);
-  const lastVerified = newestBy(verified, (e) => Date.parse(e.verification!.at));
-  const stale = last === null || hoursBetween(Date.parse(last.createdAt), now.getTime()) > staleAfterHours;
-
+/** What the strip says about `freshness` at `now`, with the schedule's next run. */
+export function healthStrip(freshness: Freshness, nextRunAt: string | null, now: Date): HealthStrip {
+  const { stale, lastSuccessAt, lastVerification, staleAfterHours } = freshness;
   const items: StripItem[] = [];
   items.push(
-    last
-      ? { label: "Last backup", text: `${ageOf(last.createdAt, now)} (${formatLocalDateTime(last.createdAt)})`, tone: stale ? "danger" : "ok" }
+    lastSuccessAt
+      ? { label: "Last backup", text: `${ageOf(lastSuccessAt, now)} (${formatLocalDateTime(lastSuccessAt)})`, tone: stale ? "danger" : "ok" }
       : { label: "Last backup", text: "none yet", tone: "danger" },
   );
-  if (lastVerified) {
-    const v = lastVerified.verification!;
+  if (lastVerification) {
+    const v = lastVerification.verification;
     items.push(
       v.ok
         ? { label: "Last verification", text: `passed ${ageOf(v.at, now)}, a restore takes ${formatDuration(v.restoreSeconds * 1000)}`, tone: "ok" }
@@ -64,16 +50,16 @@ export function healthStrip(entries: BackupEntry[], nextRunAt: string | null, no
 
   let headline: string;
   let tone: Tone;
-  if (last === null) {
+  if (lastSuccessAt === null) {
     headline = "No backup has been made yet.";
     tone = "danger";
   } else if (stale) {
-    headline = `Backups are stale: the last successful one is ${ageOf(last.createdAt, now)}, more than ${staleAfterHours} hours old. Check the schedule and the server.`;
+    headline = `Backups are stale: the last successful one is ${ageOf(lastSuccessAt, now)}, more than ${staleAfterHours} hours old. Check the schedule and the server.`;
     tone = "danger";
-  } else if (lastVerified && !lastVerified.verification!.ok) {
-    headline = `The last verification failed: ${lastVerified.name} may not restore.`;
+  } else if (lastVerification && !lastVerification.verification.ok) {
+    headline = `The last verification failed: ${lastVerification.backup} may not restore.`;
     tone = "danger";
-  } else if (!lastVerified) {
+  } else if (!lastVerification) {
     headline = "Backups are current, but none has been proven restorable yet: verify one.";
     tone = "warning";
   } else {

@@ -106,19 +106,10 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<bool, Error> {
                     } else {
                         backups::restore(&ctx, backups, args).await
                     };
-                    // A restore that could not start (a bad name, a refused confirmation)
-                    // or only previewed changed nothing: only a restore that ran is a
-                    // security event.
-                    let ran = !dry_run
-                        && !matches!(
-                            &result,
-                            Err(e) if matches!(e.code(), rythm_backup_core::ErrorCode::InvalidName
-                                | rythm_backup_core::ErrorCode::InvalidInput
-                                | rythm_backup_core::ErrorCode::ConfirmationMismatch
-                                | rythm_backup_core::ErrorCode::Unsupported
-                                | rythm_backup_core::ErrorCode::NotFound)
-                        );
-                    if ran {
+                    // Only a restore that ran is a security event: not a dry run, nor one
+                    // refused before it began. The rule is the server's too.
+                    let error = result.as_ref().err().map(Error::code);
+                    if rythm_backup_core::notify::restore_is_announced(dry_run, error) {
                         let event = notify::restore_event(notify::origin(backups), &label, &result);
                         notify::send(&notifier, event).await;
                     }

@@ -11,7 +11,8 @@ use rythm_backup_core::jobs::verify::VerifyOutcome;
 use rythm_backup_core::notify::settings::NotifyProfiles;
 use rythm_backup_core::notify::{cause_chain, Delivery, Event, Notifier, NotifyConfig, Origin};
 use rythm_backup_core::profile::Profiles;
-use rythm_backup_core::{Error, StorageConfig};
+use rythm_backup_core::redact::Redactor;
+use rythm_backup_core::Error;
 
 use super::Ctx;
 
@@ -28,19 +29,13 @@ pub fn notifier(profile: Option<&str>, backups: Option<&dyn Backups>) -> Result<
         }
         None => NotifyConfig::from_env()?,
     };
-    let mut secrets = Vec::new();
-    if let Some(engine) = backups.and_then(|b| b.as_engine()) {
-        if let Some(password) = engine.config().database.as_ref().and_then(|d| d.password()) {
-            secrets.push(password.expose().clone());
-        }
-        if let StorageConfig::Azure {
-            connection_string, ..
-        } = &engine.config().storage
-        {
-            secrets.push(connection_string.expose().clone());
-        }
-    }
-    Notifier::new(&config, secrets)
+    // The engine's secrets (the database password, the storage key), so no message quotes
+    // them; API mode holds only its token, which never reaches a message.
+    let redactor = match backups.and_then(|b| b.as_engine()) {
+        Some(engine) => Redactor::for_engine(engine.config()),
+        None => Redactor::default(),
+    };
+    Notifier::new(&config, &redactor)
 }
 
 /// The notifier, or a disabled one after saying on stderr why the configuration is unusable.

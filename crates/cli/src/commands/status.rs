@@ -1,5 +1,6 @@
 //! `status`: are the backups fresh? The last backup and its age, the last verification and
-//! the last successful one, and whether the backups are stale (exit 1, for monitoring).
+//! the last successful one, and whether the backups are stale (exit 1, for monitoring), by
+//! the engine's one rule (`freshness::of`; API mode with the server's threshold).
 
 use rythm_backup_core::backups::Backups;
 use rythm_backup_core::freshness::{self, Freshness};
@@ -11,11 +12,7 @@ use crate::output::span;
 
 /// `false` (exit 1) when stale.
 pub async fn status(ctx: &Ctx, backups: &dyn Backups) -> Result<bool, Error> {
-    let stale_after = freshness::stale_after_hours_from(&|k| {
-        std::env::var(k).ok().filter(|v| !v.trim().is_empty())
-    })?;
-    let entries = backups.list().await?;
-    let status = freshness::assess(&entries, OffsetDateTime::now_utc(), stale_after);
+    let status = freshness::of(backups).await?;
     ctx.finish(&status, print).await;
     Ok(!status.stale)
 }

@@ -28,6 +28,15 @@ pub(crate) struct ServerProcess {
 
 impl ServerProcess {
     pub(crate) fn start(db: &TestDb, storage: &Storage) -> ServerProcess {
+        ServerProcess::start_with(db, storage, &[])
+    }
+
+    /// `start`, with more of the server's environment.
+    pub(crate) fn start_with(
+        db: &TestDb,
+        storage: &Storage,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let state = tempfile::tempdir().unwrap();
         let admins = state.path().join("admins.json");
         let password = format!("pw-{}", random_hex());
@@ -41,6 +50,7 @@ impl ServerProcess {
                 "JWT_SECRET",
                 &format!("{}{}{}", random_hex(), random_hex(), random_hex()),
             );
+        let base = env.iter().fold(base, |cli, (k, v)| cli.env(k, v));
         let added = run_with_stdin(
             &base,
             &["admin", "add", ADMIN, "--password-stdin"],
@@ -435,4 +445,32 @@ fn direct_profile_keeps_its_password_in_the_keychain() {
     assert!(Path::new(dir)
         .join(created["name"].as_str().unwrap())
         .exists());
+}
+
+/// `status` in API mode judges freshness by the server's `STALE_AFTER_HOURS` (from its
+/// `/api/health`, asked signed in), unless the local environment sets one.
+#[test]
+fn status_in_api_mode_follows_the_servers_stale_threshold() {
+    let db = TestDb::create();
+    let storage = Storage::local();
+    let server = ServerProcess::start_with(&db, &storage, &[("STALE_AFTER_HOURS", "48")]);
+    let cli = server.cli();
+    let empty = cli.run(&["status", "--json"]);
+    assert_eq!(empty.code, Some(1), "no backup yet is stale: {empty:#?}");
+    let status: Value = serde_json::from_str(&empty.stdout).unwrap();
+    assert_eq!(status["staleAfterHours"], 48, "{status}");
+    assert_eq!(status["stale"], true);
+
+    cli.run(&["backup", "--json"]).json();
+    let fresh = cli.run(&["status", "--json"]).json();
+    assert_eq!(fresh["staleAfterHours"], 48, "{fresh}");
+    assert_eq!(fresh["stale"], false, "{fresh}");
+    let local = cli
+        .env("STALE_AFTER_HOURS", "5")
+        .run(&["status", "--json"])
+        .json();
+    assert_eq!(
+        local["staleAfterHours"], 5,
+        "the local setting wins: {local}"
+    );
 }

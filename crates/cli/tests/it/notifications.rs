@@ -4,6 +4,7 @@
 //! signed webhook on loopback, and Azure Communication Services' signed REST calls checked
 //! by a contract server (throttling and refusals retried and reported, the backup safe).
 
+mod profile_notify;
 mod receivers;
 
 use receivers::{expected_webhook_signature, AcsService, HttpReceiver, SmtpServer};

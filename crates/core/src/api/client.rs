@@ -9,6 +9,7 @@ mod convert;
 mod download;
 mod env;
 mod features;
+mod health;
 mod partial;
 mod verify;
 

@@ -58,6 +58,18 @@ pub fn scratch_server_of(verify_database: Option<&DbTarget>, source: &DbTarget) 
     }
 }
 
+/// A rehearsal's result and the verification it recorded beside the backup. A rehearsal
+/// that fails with an error (the backup does not restore at all, the worst case) records a
+/// failed verification too, and whoever keeps the last verification (the server's health)
+/// must see it: `verification` carries it whatever `result` is.
+#[derive(Debug)]
+pub struct Rehearsed {
+    pub result: Result<VerifyOutcome>,
+    /// What was recorded; `None` when no rehearsal began (no such backup) or it was
+    /// cancelled.
+    pub verification: Option<Verification>,
+}
+
 pub async fn run(
     store: &Arc<dyn BlobStore>,
     scratch_server: &DbTarget,
@@ -65,9 +77,30 @@ pub async fn run(
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<VerifyOutcome> {
+    run_recorded(store, scratch_server, name, progress, cancel)
+        .await
+        .result
+}
+
+/// `run`, with the verification recorded even when the rehearsal failed with an error.
+pub async fn run_recorded(
+    store: &Arc<dyn BlobStore>,
+    scratch_server: &DbTarget,
+    name: &BackupName,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Rehearsed {
     let started = Instant::now();
     let at = OffsetDateTime::now_utc();
-    let info = store.head(name).await?;
+    let info = match store.head(name).await {
+        Ok(info) => info,
+        Err(e) => {
+            return Rehearsed {
+                result: Err(e.into()),
+                verification: None,
+            }
+        }
+    };
     let metadata = BackupMetadata::from_map(&info.metadata);
     let expected_sha256 = metadata.as_ref().and_then(|m| m.sha256.clone());
     tracing::info!(backup = %name, scratch = %scratch_server.describe(), "verify started");
@@ -83,7 +116,10 @@ pub async fn run(
     )
     .await;
     if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
+        return Rehearsed {
+            result: Err(Error::Cancelled),
+            verification: None,
+        };
     }
     let restore_seconds = started.elapsed().as_secs_f64();
     let (verification, outcome) = match rehearsal {
@@ -135,23 +171,34 @@ pub async fn run(
     if let Err(e) = verification::store(store, name, &verification).await {
         tracing::warn!(backup = %name, error = %e, "could not record the verification");
     }
-    let done = outcome?;
+    let done = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            return Rehearsed {
+                result: Err(e),
+                verification: Some(verification),
+            }
+        }
+    };
     let total_rows = done.tables.iter().map(|t| t.rows).sum();
     tracing::info!(backup = %name, ok = verification.ok, tables = done.tables.len(), total_rows,
         mismatches = verification.mismatches.len(), restore_seconds = verification.restore_seconds,
         "verify finished");
-    Ok(VerifyOutcome {
-        name: name.clone(),
-        ok: verification.ok,
-        sha256: done.sha256,
-        checksum_verified: done.checksum_verified,
-        tables: done.tables,
-        total_rows,
-        scratch_database: done.scratch_database,
-        scratch_server: format!("{}:{}", scratch_server.host(), scratch_server.port()),
-        duration_ms: started.elapsed().as_millis() as u64,
-        verification,
-    })
+    Rehearsed {
+        result: Ok(VerifyOutcome {
+            name: name.clone(),
+            ok: verification.ok,
+            sha256: done.sha256,
+            checksum_verified: done.checksum_verified,
+            tables: done.tables,
+            total_rows,
+            scratch_database: done.scratch_database,
+            scratch_server: format!("{}:{}", scratch_server.host(), scratch_server.port()),
+            duration_ms: started.elapsed().as_millis() as u64,
+            verification: verification.clone(),
+        }),
+        verification: Some(verification),
+    }
 }
 
 struct Rehearsal {

@@ -128,6 +128,13 @@ pub fn http_date(at: OffsetDateTime) -> String {
     at.format(&format).expect("a UTC time formats")
 }
 
+/// Whether the operation a send answered with may be followed with a signed GET: only on
+/// the endpoint's own origin (scheme, host and port), so the signature never travels to
+/// another server, nor in clear over `http://` from an `https://` endpoint.
+fn may_follow(endpoint: &Url, operation: &Url) -> bool {
+    operation.origin() == endpoint.origin()
+}
+
 /// One recipient of the ACS channel.
 #[derive(Debug, Clone)]
 pub struct AcsChannel {
@@ -270,11 +277,7 @@ impl Channel for AcsChannel {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Url::parse(v).ok());
         match operation {
-            // Only follow the operation on the endpoint's own host: the signature must not
-            // travel elsewhere.
-            Some(op) if op.host_str() == url.host_str() && op.port() == url.port() => {
-                self.follow(op).await
-            }
+            Some(op) if may_follow(&url, &op) => self.follow(op).await,
             _ => Ok(()),
         }
     }
@@ -306,6 +309,30 @@ mod tests {
                 !err.contains("QUJD") && !err.contains("not-base64"),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn operations_are_followed_only_on_the_endpoints_own_origin() {
+        let endpoint =
+            Url::parse("https://rythm.communication.azure.com/emails:send?api-version=1").unwrap();
+        let op = |u: &str| Url::parse(u).unwrap();
+        assert!(may_follow(
+            &endpoint,
+            &op("https://rythm.communication.azure.com/emails/operations/1")
+        ));
+        assert!(may_follow(
+            &endpoint,
+            &op("https://rythm.communication.azure.com:443/emails/operations/1")
+        ));
+        for elsewhere in [
+            // Same host, in clear: the signed GET would be readable on the way.
+            "http://rythm.communication.azure.com/emails/operations/1",
+            "http://rythm.communication.azure.com:443/emails/operations/1",
+            "https://rythm.communication.azure.com:8443/emails/operations/1",
+            "https://attacker.example/emails/operations/1",
+        ] {
+            assert!(!may_follow(&endpoint, &op(elsewhere)), "{elsewhere}");
         }
     }
 

@@ -114,10 +114,30 @@ pub struct AcsSettings {
     pub sender: String,
 }
 
-#[derive(Debug, Clone)]
+/// A webhook: its URL is a secret (Slack's and Teams' carry their key in the path), so it
+/// is shown only as `scheme://host:port/…` (`webhook_target`), in `Debug` too.
+#[derive(Clone)]
 pub struct WebhookSettings {
     pub url: Url,
     pub secret: Option<Sensitive<String>>,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &webhook_target(&self.url))
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// Where a webhook delivers, for people: scheme, host and port, never the path or query.
+pub fn webhook_target(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}/…", url.scheme()),
+        None => format!("{}://{host}/…", url.scheme()),
+    }
 }
 
 /// Attempts per delivery and the wait before the first retry (doubled each time).
@@ -270,8 +290,15 @@ impl NotifyConfig {
         if let Some(acs) = &self.acs {
             secrets.push(acs.connection.access_key().expose().clone());
         }
-        if let Some(s) = self.webhook.as_ref().and_then(|w| w.secret.as_ref()) {
-            secrets.push(s.expose().clone());
+        if let Some(webhook) = &self.webhook {
+            // The URL's path is often the credential itself (Slack's, Teams').
+            secrets.push(webhook.url.as_str().to_owned());
+            if webhook.url.path().len() > 1 {
+                secrets.push(webhook.url.path().to_owned());
+            }
+            if let Some(s) = &webhook.secret {
+                secrets.push(s.expose().clone());
+            }
         }
         secrets
     }

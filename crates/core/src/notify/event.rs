@@ -5,7 +5,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::redact::Redactor;
+use crate::redact::Redactor;
 
 /// Where an event happened: the database server's host and the database (never a URL, so
 /// never a password), and when.

@@ -12,7 +12,7 @@ mod acs;
 mod config;
 mod event;
 mod notifier;
-mod redact;
+mod restore_notice;
 pub mod settings;
 mod smtp;
 mod webhook;
@@ -22,13 +22,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use crate::redact::Redactor;
 pub use acs::{AcsChannel, AcsConnection};
 pub use config::{
-    AcsSettings, NotifyConfig, NotifyOn, RetryPolicy, SmtpSettings, SmtpTls, WebhookSettings,
+    parse_webhook_url, webhook_target, AcsSettings, NotifyConfig, NotifyOn, RetryPolicy,
+    SmtpSettings, SmtpTls, WebhookSettings,
 };
 pub use event::{cause_chain, Event, Message, Origin, Payload, Severity};
 pub use notifier::{Delivery, Notifier};
-pub use redact::Redactor;
+pub use restore_notice::restore_is_announced;
 pub use smtp::SmtpChannel;
 pub use webhook::{signature_header, WebhookChannel};
 

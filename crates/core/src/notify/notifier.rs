@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 use super::acs::AcsChannel;
 use super::config::{NotifyConfig, NotifyOn, RetryPolicy};
 use super::event::{Event, Origin, Severity};
-use super::redact::Redactor;
 use super::smtp::SmtpChannel;
 use super::webhook::WebhookChannel;
 use super::Channel;
 use crate::error::Result;
+use crate::redact::Redactor;
 
 /// How one delivery ended (after its retries).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,9 +53,10 @@ struct Inner {
 }
 
 impl Notifier {
-    /// Builds the channels of `config`. `secrets` are further values to scrub from every
-    /// message (the database password, the storage key, …).
-    pub fn new(config: &NotifyConfig, secrets: impl IntoIterator<Item = String>) -> Result<Self> {
+    /// Builds the channels of `config`. `redactor` scrubs every message and delivery error
+    /// (the front end's secrets: the database password, the storage key, …); the channels'
+    /// own secrets are added to it.
+    pub fn new(config: &NotifyConfig, redactor: &Redactor) -> Result<Self> {
         let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
         if let Some(smtp) = &config.smtp {
             for channel in SmtpChannel::for_recipients(smtp, &config.recipients)? {
@@ -72,8 +73,8 @@ impl Notifier {
         if let Some(webhook) = &config.webhook {
             channels.push(Arc::new(WebhookChannel::new(webhook.clone())));
         }
-        let mut redactor = Redactor::new(config.secrets());
-        redactor.add(secrets);
+        let mut redactor = redactor.clone();
+        redactor.add(config.secrets());
         Ok(Self::with_channels(
             channels,
             config.on,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::config::WebhookSettings;
+use super::config::{webhook_target, WebhookSettings};
 use super::{http_failure, Channel, DeliveryError, Message};
 use crate::secrets::Sensitive;
 
@@ -44,15 +44,7 @@ impl Channel for WebhookChannel {
 
     /// Scheme, host and port only: a webhook URL's path is often its secret (Slack's).
     fn target(&self) -> String {
-        let url = &self.settings.url;
-        match url.port() {
-            Some(port) => format!(
-                "{}://{}:{port}/…",
-                url.scheme(),
-                url.host_str().unwrap_or("")
-            ),
-            None => format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or("")),
-        }
+        webhook_target(&self.settings.url)
     }
 
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {

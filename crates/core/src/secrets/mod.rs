@@ -101,16 +101,19 @@ pub enum SecretKind {
     AcsConnectionString,
     /// Notifications: the key that signs webhook bodies.
     WebhookSecret,
+    /// Notifications: the webhook's URL (Slack's and Teams' carry their key in the path).
+    WebhookUrl,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 6] = [
+    pub const ALL: [SecretKind; 7] = [
         SecretKind::ApiToken,
         SecretKind::DbPassword,
         SecretKind::AzureConnectionString,
         SecretKind::SmtpPassword,
         SecretKind::AcsConnectionString,
         SecretKind::WebhookSecret,
+        SecretKind::WebhookUrl,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +124,7 @@ impl SecretKind {
             SecretKind::SmtpPassword => "smtp-password",
             SecretKind::AcsConnectionString => "acs-connection-string",
             SecretKind::WebhookSecret => "webhook-secret",
+            SecretKind::WebhookUrl => "webhook-url",
         }
     }
 }

@@ -284,12 +284,17 @@ async fn a_restore_that_fails_is_recorded_and_leaves_no_scratch_database() {
     let row = copy + dump[copy..].find("\n3\n").expect("the row 3") + 1;
     let altered = format!("{}3\n{}", &dump[..row], &dump[row..]);
     replace_restamped(t.store().as_ref(), &name, altered.into_bytes()).await;
-    let error = t
+    let rehearsed = t
         .engine
-        .verify(&name, &Progress::none(), &Cancel::new())
-        .await
-        .expect_err("the restore fails");
+        .verify_recorded(&name, &Progress::none(), &Cancel::new())
+        .await;
+    let error = rehearsed.result.expect_err("the restore fails");
     assert!(error.to_string().contains("is duplicated"), "{error}");
+    // The failed verification comes back with the error, for whoever keeps the last one
+    // (the server's health).
+    let recorded = rehearsed.verification.expect("returned with the error");
+    assert!(!recorded.ok);
+    assert!(recorded.error.as_deref().unwrap().contains("is duplicated"));
     assert!(
         own.other_databases().is_empty(),
         "{:?}",

@@ -15,7 +15,7 @@ use rythm_backup_core::api::wire::{
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::backup::BackupRequest;
 use rythm_backup_core::jobs::restore::RestoreSource;
-use rythm_backup_core::{BackupKind, BackupName, Cancel, Engine, Error};
+use rythm_backup_core::{BackupKind, BackupName, Cancel, Engine, Error, ErrorCode};
 
 use crate::auth::AdminUser;
 use crate::convert;
@@ -177,15 +177,18 @@ pub async fn restore_backup(
     body: Bytes,
 ) -> Result<Json<ActionResponse>, ApiError> {
     let actor = admin.email().to_owned();
-    let result = restore(&state, &actor, &name, &body).await;
-    audit::outcome(&actor, "restore_backup", Some(name.as_str()), &result);
-    // A restore that ran, whatever its end, is a security event; one refused before it
-    // started (409, a bad confirmation) changed nothing.
-    let ran = match &result {
-        Ok(_) => true,
-        Err(e) => e.status.is_server_error() || e.status == StatusCode::UNPROCESSABLE_ENTITY,
+    let body = parse_restore_body(&body);
+    let dry_run = body.as_ref().is_ok_and(|b| b.dry_run);
+    let result = match body {
+        Ok(body) => restore(&state, &actor, &name, body).await,
+        Err(e) => Err(e),
     };
-    if ran {
+    audit::outcome(&actor, "restore_backup", Some(name.as_str()), &result);
+    // A restore that ran, whatever its end, is a security event; a dry run, or a restore
+    // refused before it began (a bad body, a wrong confirmation, 409), changed nothing. The
+    // rule is the CLI's too.
+    let error = result.as_ref().err().map(engine_code);
+    if rythm_backup_core::notify::restore_is_announced(dry_run, error) {
         let event = rythm_backup_core::notify::Event::RestorePerformed {
             origin: crate::notices::origin(&state.engine),
             backup: name.to_string(),
@@ -197,24 +200,34 @@ pub async fn restore_backup(
     result.map(Json)
 }
 
+/// The engine's code of an error answer (our own answers use the engine's names where one
+/// fits); an answer of the server's own making that names none counts as internal.
+fn engine_code(error: &ApiError) -> ErrorCode {
+    serde_json::from_value(serde_json::Value::String(error.code.clone()))
+        .unwrap_or(ErrorCode::Internal)
+}
+
+/// The optional body of a restore (empty: a full restore with no options).
+fn parse_restore_body(body: &[u8]) -> Result<RestoreRequestBody, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RestoreRequestBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body must be {{\"confirm\"?: string, \"skipSafetyBackup\"?: boolean, \
+             \"terminateConnections\"?: boolean, \"tables\"?: [string], \"tenant\"?: \
+             string, \"tenantColumn\"?: string, \"where\"?: string, \"intoSchema\"?: \
+             string, \"dryRun\"?: boolean, \"cascadeToReferencing\"?: boolean}}: {e}"
+        ))
+    })
+}
+
 async fn restore(
     state: &AppState,
     actor: &str,
     name: &BackupName,
-    body: &[u8],
+    body: RestoreRequestBody,
 ) -> Result<ActionResponse, ApiError> {
-    let body: RestoreRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RestoreRequestBody::default()
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "the body must be {{\"confirm\"?: string, \"skipSafetyBackup\"?: boolean, \
-                 \"terminateConnections\"?: boolean, \"tables\"?: [string], \"tenant\"?: \
-                 string, \"tenantColumn\"?: string, \"where\"?: string, \"intoSchema\"?: \
-                 string, \"dryRun\"?: boolean, \"cascadeToReferencing\"?: boolean}}: {e}"
-            ))
-        })?
-    };
     let database = state
         .engine
         .config()

@@ -13,8 +13,7 @@ use crate::audit;
 use crate::auth::AdminUser;
 use crate::error::ApiError;
 use crate::jobs::{logged_progress, run_detached};
-use crate::schedule::runner::verification_event;
-use crate::schedule::store::VerificationRun;
+use crate::schedule::runner::record_verification;
 use crate::state::AppState;
 
 /// Rehearse a restore of a backup into a scratch database and compare its row counts.
@@ -52,25 +51,22 @@ pub async fn verify_backup(
     let engine = state.engine.clone();
     let progress = logged_progress("verification", &actor);
     let job_name = name.clone();
-    let result = run_detached(guard, async move {
-        engine.verify(&job_name, &progress, &Cancel::new()).await
+    let rehearsed = run_detached(guard, async move {
+        engine
+            .verify_recorded(&job_name, &progress, &Cancel::new())
+            .await
     })
     .await?;
-    audit::engine_outcome(&actor, "verify_backup", Some(name.as_str()), &result);
-    if let Ok(outcome) = &result {
-        let run = VerificationRun {
-            backup: name.to_string(),
-            verification: outcome.verification.clone(),
-        };
-        state
-            .schedule
-            .store()
-            .modify(|s| s.last_verification = Some(run));
-    }
-    if let Some(event) = verification_event(&state.engine, &name, &result) {
+    audit::engine_outcome(
+        &actor,
+        "verify_backup",
+        Some(name.as_str()),
+        &rehearsed.result,
+    );
+    if let Some(event) = record_verification(&state.schedule, &state.engine, &name, &rehearsed) {
         crate::notices::send_detached(&state.notifier, event);
     }
-    let outcome = result?;
+    let outcome = rehearsed.result?;
     Ok(Json(VerifyResponse {
         success: outcome.ok,
         message: if outcome.ok {

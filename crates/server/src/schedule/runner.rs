@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rythm_backup_core::catalog::{BackupKind, BackupName};
 use rythm_backup_core::freshness::is_stale;
+use rythm_backup_core::jobs::verify::Rehearsed;
 use rythm_backup_core::notify::{cause_chain, Event, Notifier};
 use rythm_backup_core::{Cancel, Engine, Progress};
 use time::OffsetDateTime;
@@ -288,39 +289,40 @@ impl Runner {
             _ = cancel.cancelled() => return,
         };
         let progress: Progress = logged_progress("scheduled verification", audit::SCHEDULER);
-        let result = self
+        let rehearsed = self
             .engine
-            .verify(name, &progress, &Cancel::from(cancel.child_token()))
+            .verify_recorded(name, &progress, &Cancel::from(cancel.child_token()))
             .await;
         drop(guard);
         audit::engine_outcome(
             audit::SCHEDULER,
             "verify_backup",
             Some(name.as_str()),
-            &result,
+            &rehearsed.result,
         );
-        record_and_notify(&self.schedule, &self.notifier, &self.engine, name, &result).await;
+        if let Some(event) = record_verification(&self.schedule, &self.engine, name, &rehearsed) {
+            self.notifier.notify(&event).await;
+        }
     }
 }
 
-/// Keeps a rehearsal's result for health and sends its notification.
-pub async fn record_and_notify(
+/// Keeps a rehearsal's verification for `/api/health` (a failed one too when the rehearsal
+/// ended in an error: a backup that does not restore at all must turn health `degraded`)
+/// and returns its notification (none for a cancelled one).
+pub fn record_verification(
     schedule: &Schedule,
-    notifier: &Notifier,
     engine: &Engine,
     name: &BackupName,
-    result: &Result<rythm_backup_core::jobs::verify::VerifyOutcome, rythm_backup_core::Error>,
-) {
-    if let Some(event) = verification_event(engine, name, result) {
-        if let Ok(outcome) = result {
-            let run = VerificationRun {
-                backup: name.to_string(),
-                verification: outcome.verification.clone(),
-            };
-            schedule.store().modify(|s| s.last_verification = Some(run));
-        }
-        notifier.notify(&event).await;
+    rehearsed: &Rehearsed,
+) -> Option<Event> {
+    if let Some(verification) = &rehearsed.verification {
+        let run = VerificationRun {
+            backup: name.to_string(),
+            verification: verification.clone(),
+        };
+        schedule.store().modify(|s| s.last_verification = Some(run));
     }
+    verification_event(engine, name, &rehearsed.result)
 }
 
 /// The notification of a rehearsal's result (none for a cancelled one).

@@ -84,6 +84,39 @@ async fn openapi_document_lists_every_route() {
         let responses = &doc["paths"][path][method]["responses"];
         assert!(responses.get("408").is_some(), "{method} {path} 408");
     }
+    // Health: the summary for anyone, the detail with a token (and a bad token refused).
+    for schema in ["HealthDetail", "ChannelHealth", "ChannelDelivery"] {
+        assert!(schemas.contains_key(schema), "schema {schema} is missing");
+    }
+    let health = &schemas["Health"]["properties"];
+    for field in [
+        "status",
+        "lastSuccessAt",
+        "stale",
+        "lastVerificationOk",
+        "notifications",
+        "detail",
+    ] {
+        assert!(health.get(field).is_some(), "Health.{field} is missing");
+    }
+    for field in ["lastScheduledRun", "lastVerification", "deliveries"] {
+        assert!(health.get(field).is_none(), "Health.{field} is public");
+    }
+    let get_health = &doc["paths"]["/api/health"]["get"];
+    for status in ["200", "401", "403"] {
+        assert!(
+            get_health["responses"].get(status).is_some(),
+            "health {status}"
+        );
+    }
+    let security = get_health["security"]
+        .as_array()
+        .expect("health's security");
+    assert!(
+        security.contains(&serde_json::json!({}))
+            && security.iter().any(|s| s.get("bearer").is_some()),
+        "without a token or with one: {security:?}"
+    );
     let description = doc["info"]["description"].as_str().unwrap();
     assert!(description.contains("query string"), "{description}");
     // Downloads are binary, ranged or not.

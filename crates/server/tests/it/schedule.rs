@@ -162,15 +162,20 @@ async fn a_scheduled_run_takes_a_backup_and_applies_retention() {
     assert_eq!(list[0]["initiated_by"], "scheduler");
     assert!(!server.stored_names().await.contains(&old.to_string()));
 
-    let (status, health) = server.json(Method::GET, "/api/health", None, None).await;
+    let (status, health) = server
+        .json(Method::GET, "/api/health", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["status"], "ok");
-    let run = &health["lastScheduledRun"];
+    let run = &health["detail"]["lastScheduledRun"];
     assert_eq!(run["ok"], true);
     assert_eq!(run["at"], "2026-03-01T02:00:05.000Z");
     assert_eq!(run["backup"], list[0]["name"]);
     assert_eq!(run["pruned"], json!([old.to_string()]));
-    assert_eq!(health["schedule"]["nextRunAt"], "2026-03-02T02:00:00.000Z");
+    assert_eq!(
+        health["detail"]["schedule"]["nextRunAt"],
+        "2026-03-02T02:00:00.000Z"
+    );
 
     // The clock standing still, nothing runs twice.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -187,10 +192,12 @@ async fn a_failed_scheduled_run_shows_in_health() {
     .await;
     doomed.drop_now();
     let token = server.token().await;
-    let (status, health) = server.json(Method::GET, "/api/health", None, None).await;
+    let (status, health) = server
+        .json(Method::GET, "/api/health", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["lastScheduledRun"], Value::Null);
+    assert_eq!(health["detail"]["lastScheduledRun"], Value::Null);
 
     let (status, _) = server
         .json(
@@ -203,12 +210,14 @@ async fn a_failed_scheduled_run_shows_in_health() {
     assert_eq!(status, StatusCode::OK);
     server.clock.set(datetime!(2026-03-01 02:01:00 UTC));
     let health = eventually(60, "the failed run in /api/health", || async {
-        let (_, health) = server.json(Method::GET, "/api/health", None, None).await;
-        (!health["lastScheduledRun"].is_null()).then_some(health)
+        let (_, health) = server
+            .json(Method::GET, "/api/health", Some(&token), None)
+            .await;
+        (!health["detail"]["lastScheduledRun"].is_null()).then_some(health)
     })
     .await;
     assert_eq!(health["status"], "degraded");
-    let run = &health["lastScheduledRun"];
+    let run = &health["detail"]["lastScheduledRun"];
     assert_eq!(run["ok"], false);
     assert_eq!(run["at"], "2026-03-01T02:01:00.000Z");
     let error = run["error"].as_str().expect("an error message");

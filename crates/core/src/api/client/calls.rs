@@ -187,6 +187,16 @@ impl Backups for ApiClient {
         self.list_backups().await
     }
 
+    async fn stale_after_hours(&self) -> Result<u32> {
+        if crate::freshness::stale_after_hours_in_env() {
+            return crate::freshness::stale_after_hours_from_env();
+        }
+        Ok(self
+            .server_stale_after_hours()
+            .await
+            .unwrap_or(crate::freshness::DEFAULT_STALE_AFTER_HOURS))
+    }
+
     async fn download(
         &self,
         name: &BackupName,

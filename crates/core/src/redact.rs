@@ -1,7 +1,13 @@
-//! Scrubs secrets from the text of a notification: the secrets this process knows (passwords,
-//! keys, tokens) wherever they appear, and anything shaped like a credential (a URL's
-//! password, `AccountKey=`, `sig=`, `accesskey=`, `password=`, a bearer token, a JWT), so an
-//! error message quoting a connection string cannot carry it into a mailbox.
+//! Scrubs secrets from text that leaves the process (notifications, the server's error
+//! answers and health, the CLI's warnings): the secrets this process knows (passwords, keys,
+//! tokens, a webhook's URL) wherever they appear, in their percent-encoded forms too, and
+//! anything shaped like a credential (a URL's password, `AccountKey=`, `sig=`, `accesskey=`,
+//! `password=`, a bearer token, a JWT), so an error message quoting a connection string
+//! cannot carry it into a mailbox or an HTTP answer. The one redactor of every front end.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::config::{EngineConfig, StorageConfig};
 
 const REDACTED: &str = "<redacted>";
 /// Shorter values would redact ordinary words; such a secret is no secret anyway.
@@ -19,6 +25,12 @@ const SECRET_KEYS: [&str; 10] = [
     "secret",
     "client_secret",
 ];
+/// How a URL's user info encodes a password: everything but RFC 3986's unreserved.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -38,19 +50,56 @@ impl Redactor {
         redactor
     }
 
-    /// Adds known secrets (and their percent-encoded form, as they appear in URLs).
+    /// Adds known secrets, and the forms they take percent-encoded in URLs.
     pub fn add(&mut self, secrets: impl IntoIterator<Item = String>) {
         for secret in secrets {
-            let encoded =
-                percent_encoding::utf8_percent_encode(&secret, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string();
-            self.secrets.push(secret);
-            self.secrets.push(encoded);
+            let every = utf8_percent_encode(&secret, NON_ALPHANUMERIC).to_string();
+            let userinfo = utf8_percent_encode(&secret, USERINFO).to_string();
+            self.secrets.extend([secret, every, userinfo]);
         }
         self.secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
         // Longest first, so a secret containing another is replaced whole.
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         self.secrets.dedup();
+    }
+
+    /// Adds a connection string (`Name=value;…`): the whole, and each value whose name says
+    /// it is a credential (`AccountKey`, `SharedAccessSignature`, `accesskey`, …), which an
+    /// error message may quote alone.
+    pub fn add_connection_string(&mut self, connection_string: &str) {
+        let parts = connection_string.split(';').filter_map(|part| {
+            let (key, value) = part.split_once('=')?;
+            let key = key.trim().to_ascii_lowercase();
+            SECRET_KEYS
+                .contains(&key.as_str())
+                .then(|| value.trim().to_owned())
+        });
+        let parts: Vec<String> = parts.collect();
+        self.add(std::iter::once(connection_string.to_owned()).chain(parts));
+    }
+
+    /// Adds the secrets of an engine's configuration: the database's and the rehearsal
+    /// server's passwords, and the storage's connection string with its key or signature.
+    pub fn add_engine(&mut self, config: &EngineConfig) {
+        let passwords = [config.database.as_ref(), config.verify_database.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.password())
+            .map(|p| p.expose().clone());
+        self.add(passwords.collect::<Vec<_>>());
+        if let StorageConfig::Azure {
+            connection_string, ..
+        } = &config.storage
+        {
+            self.add_connection_string(connection_string.expose());
+        }
+    }
+
+    /// The redactor of an engine's configuration.
+    pub fn for_engine(config: &EngineConfig) -> Self {
+        let mut redactor = Redactor::default();
+        redactor.add_engine(config);
+        redactor
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -194,6 +243,32 @@ mod tests {
             let out = r.redact(text);
             assert!(!out.contains(secret), "{text:?} -> {out:?}");
             assert!(out.contains(REDACTED), "{out}");
+        }
+    }
+
+    #[test]
+    fn an_engines_passwords_and_storage_key_go_in_every_encoding() {
+        let config = EngineConfig::from_lookup(|k| match k {
+            "DATABASE_URL" => Some("postgresql://u:pa%24%24word1@h/db".into()),
+            "VERIFY_DATABASE_URL" => Some("postgresql://v:scratch~pw.9@h2/postgres".into()),
+            "AZURE_STORAGE_CONNECTION_STRING" => {
+                Some("AccountName=a;AccountKey=c2VjcmV0a2V5Cg==;BlobEndpoint=http://x".into())
+            }
+            _ => None,
+        })
+        .unwrap();
+        let r = Redactor::for_engine(&config);
+        // Each as it may be quoted: raw, encoded whole, encoded as a URL's user info, and
+        // the key alone, outside any `key=` shape.
+        for secret in [
+            "pa$$word1",
+            "pa%24%24word1",
+            "scratch~pw.9",
+            "scratch%7Epw%2E9",
+            "c2VjcmV0a2V5Cg==",
+        ] {
+            let out = r.redact(&format!("failed: {secret} fine"));
+            assert_eq!(out, "failed: <redacted> fine", "{secret}");
         }
     }
 
