@@ -55,6 +55,7 @@ use crate::live_admins::LiveAdmins;
 use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
 use crate::redact::Redactor;
+use crate::routes::partial::ContentsReads;
 use crate::schedule::{Schedule, ScheduleStore};
 use crate::state::{AppState, Shared};
 
@@ -120,6 +121,7 @@ impl BackupServer {
             limiter: LoginLimiter::new(config.login_limit),
             password_checks,
             jobs: JobLock::default(),
+            contents_reads: ContentsReads::default(),
             schedule: Arc::new(Schedule::new(store, clock)),
             body_limit: config.body_limit,
             timeouts: config.timeouts,

@@ -32,10 +32,14 @@ fn table<'a>(outcome: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} in {outcome}"))
 }
 
+/// Scratch databases (the rehearsals' kind, `rythm_verify_…`) whose job has ended: those
+/// without their lease session. (Tests running in parallel have theirs, with leases.)
 fn scratch_databases() -> String {
     pg().psql(
         "postgres",
-        "SELECT count(*) FROM pg_database WHERE datname LIKE 'rythm\\_partial\\_%'",
+        "SELECT count(*) FROM pg_database d WHERE datname LIKE 'rythm\\_verify\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+           WHERE a.application_name = 'rythm-verify-lease-' || substr(d.datname, 14))",
     )
 }
 
@@ -175,7 +179,8 @@ fn the_platform_has_no_partial_restore_and_nothing_is_sent() {
 }
 
 /// SIGKILL in the middle of the transaction: psql reads the end of its input without a
-/// COMMIT, so the server rolls back; the scratch database's keeper drops it.
+/// COMMIT, so the server rolls back; the scratch database's watchdog drops it once the
+/// lease session, fed by the killed process, ends.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
@@ -217,7 +222,7 @@ fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // The server rolls the transaction back; the keeper drops the scratch database.
+    // The server rolls the transaction back; the watchdog drops the scratch database.
     let deadline = Instant::now() + Duration::from_secs(30);
     while scratch_databases() != "0" {
         assert!(

@@ -32,6 +32,7 @@ async fn the_document_describes_partial_restores_and_contents() {
     let schemas = &doc["components"]["schemas"];
     for field in [
         "tables",
+        "wholeTables",
         "tenant",
         "tenantColumn",
         "where",
@@ -118,6 +119,43 @@ async fn contents_and_a_tenants_rows_over_http() {
     assert!(safety.starts_with("pre-restore-tables-"), "{done}");
     assert_eq!(done["partial"]["safetyBackup"], safety);
     assert_eq!(done["partial"]["tables"][0]["name"], "t");
+    // The engine says how to roll back: the same tenant's rows of the same table.
+    let rollback = &done["partial"]["rollback"];
+    assert_eq!(rollback["backup"], safety, "{done}");
+    assert_eq!(rollback["selection"]["tenant"], "1");
+    assert_eq!(rollback["selection"]["tables"], json!(["public.t"]));
+
+    // The safety backup holds t's rows only: `other` shows none (no count of rows that
+    // are not there), and restoring it from there is refused.
+    let path = format!("/api/backups/{safety}/contents");
+    let (status, held) = server.json(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let tables = held["data"]["tables"].as_array().unwrap();
+    let other = tables.iter().find(|t| t["name"] == "other").unwrap();
+    assert_eq!(
+        (&other["hasData"], &other["rows"]),
+        (&json!(false), &json!(0))
+    );
+    let t = tables.iter().find(|t| t["name"] == "t").unwrap();
+    // Taken before the restore: tenant 1's rows were gone then.
+    assert_eq!((&t["hasData"], &t["rows"]), (&json!(true), &json!(200)));
+    let (status, refused) = server
+        .json(
+            Method::POST,
+            &format!("/api/backups/{safety}/restore"),
+            Some(&token),
+            Some(json!({"tables": ["public.other"], "dryRun": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("holds none of its rows"),
+        "{refused}"
+    );
+    assert_eq!(server.db.value("SELECT id FROM other"), "2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
