@@ -194,3 +194,57 @@ async fn bodies_that_mean_nothing_are_400_before_anything_runs() {
         "no safety backup was taken"
     );
 }
+
+/// Contents reads of a backup big enough to take a while: clients that hang up free their
+/// slots (the next reads run, none gets 503), and while two reads run a third gets 503
+/// with Retry-After, and the two complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contents_reads_are_bounded_and_freed_when_clients_go_away() {
+    let server = TestServer::start().await;
+    server.db.fill_big(40);
+    let token = server.token().await;
+    let name = server.create_backup(&token).await["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/api/backups/{name}/contents", server.base);
+    let get = |timeout: Option<std::time::Duration>| {
+        let mut request = server.http.get(&url).bearer_auth(&token);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        request.send()
+    };
+
+    // Two clients hang up in the middle of their reads.
+    let short = Some(std::time::Duration::from_millis(80));
+    let (a, b) = tokio::join!(get(short), get(short));
+    for gone in [a, b] {
+        let err = gone.expect_err("the read takes longer than the client waits");
+        assert!(err.is_timeout(), "{err}");
+    }
+    // Their slots are free again as soon as the server sees the connections close.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (a, b) = tokio::join!(get(None), get(None));
+    for read in [a, b] {
+        assert_eq!(read.unwrap().status(), StatusCode::OK);
+    }
+
+    // Two reads running: a third is turned away.
+    let first = tokio::spawn(get(None));
+    let second = tokio::spawn(get(None));
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        !first.is_finished() && !second.is_finished(),
+        "the backup is too small to hold two reads running"
+    );
+    let third = get(None).await.unwrap();
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        third.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
+    for read in [first, second] {
+        assert_eq!(read.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+}
