@@ -139,6 +139,31 @@ fn contents_and_partial_restores_in_direct_mode_and_through_our_server() {
         .stdout
         .contains("Roll back with: rythm-backup restore pre-restore-tables-"));
     assert_eq!(b_sessions(&db), 0, "rolled back");
+    assert_eq!(
+        restored["rollback"]["backup"],
+        safety.as_str(),
+        "{restored}"
+    );
+    assert_eq!(restored["rollback"]["selection"]["tenant"], B);
+
+    // The command printed is the engine's roll back choice, and it works as printed: run
+    // it, and the roll back is undone (B's rows are back).
+    let command = rolled_back
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Roll back with: rythm-backup "))
+        .expect("a roll back command")
+        .to_owned();
+    assert!(
+        !command.contains(['\'', '"']),
+        "plain words only here: {command}"
+    );
+    assert!(command.contains(&format!("--tenant {B}")), "{command}");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    db.wait_idle();
+    let again = direct.run(&words);
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert_eq!(b_sessions(&db), 40, "the printed roll back worked");
     assert_eq!(scratch_databases(), "0");
 }
 

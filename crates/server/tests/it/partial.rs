@@ -241,7 +241,10 @@ async fn contents_reads_are_bounded_and_freed_when_clients_go_away() {
     let third = get(None).await.unwrap();
     assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
-        third.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+        third
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
         Some("1")
     );
     for read in [first, second] {

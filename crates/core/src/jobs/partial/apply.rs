@@ -5,8 +5,9 @@
 //! memory flat), the checks for references that would dangle, then deletes (children
 //! first), updates and inserts (parents first), the deletes that had to wait for those
 //! updates, sequences (raised, never lowered; a dry run only reports them), triggers back
-//! on, materialized views refreshed, and the counts printed. It COMMITs through `transaction` (or, for a dry run, rolls back):
-//! a failure, a cancellation or a killed process changes nothing.
+//! on, materialized views refreshed, and the counts printed. It COMMITs through
+//! `transaction` (or, for a dry run, rolls back): a failure, a cancellation or a killed
+//! process changes nothing (sequences aside, which only ever go up).
 
 use std::io::{Read, Write};
 use std::process::Stdio;

@@ -5,11 +5,10 @@
 //! transaction that is rolled back, so nothing runs). Its subqueries may read tables, but
 //! no view or foreign table: a view's query is only expanded when it runs (a foreign
 //! table's reads run code of its own), so it would hide whatever that calls. Every function
-//! it would call,
-//! operators (row comparisons' too), sort and equality operators, and the checks of the
-//! domains it casts to included, must be PostgreSQL's or an extension's, and not volatile:
-//! no `nextval`, `pg_terminate_backend`, `lo_unlink`, `dblink_exec`, or function of the
-//! database's own that could write.
+//! it would call, operators (row comparisons' too), sort and equality operators, and the
+//! checks of the domains it casts to included, must be PostgreSQL's or an extension's, and
+//! not volatile: no `nextval`, `pg_terminate_backend`, `lo_unlink`, `dblink_exec`, or
+//! function of the database's own that could write.
 
 use std::collections::BTreeSet;
 
