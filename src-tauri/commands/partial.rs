@@ -6,7 +6,7 @@
 use rythm_backup_core::backups::Backups;
 use rythm_backup_core::catalog::contents::BackupContents;
 use rythm_backup_core::engine::RestoreOptions;
-use rythm_backup_core::jobs::partial::{PartialRestoreOutcome, PartialSelection, TableName};
+use rythm_backup_core::jobs::partial::{PartialRestoreOutcome, PartialSelection, SelectionText};
 use rythm_backup_core::{BackupName, Cancel, Error, JobEvent, Progress};
 use serde::Deserialize;
 use tauri::ipc::Channel;
@@ -17,28 +17,14 @@ use crate::error::{UiError, UiResult};
 use crate::job_run::JobRun;
 use crate::state::{Action, AppState};
 
-/// A partial restore as the front end asks for it. `confirm` must repeat the target
-/// database's name (not needed for a preview).
+/// A partial restore as the front end asks for it: the choice (read by the engine, as the
+/// CLI's and the server's are), and `confirm`, which must repeat the target database's name
+/// (not needed for a preview).
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PartialRestoreInput {
-    /// `schema.table` names; none with a tenant: every table with the tenant column.
-    #[serde(default)]
-    pub tables: Vec<String>,
-    #[serde(default)]
-    #[ts(optional)]
-    pub tenant: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
-    pub tenant_column: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
-    pub into_schema: Option<String>,
-    #[serde(default)]
-    pub cascade_to_referencing: bool,
-    /// Report what would change; change nothing.
-    #[serde(default)]
-    pub dry_run: bool,
+    #[serde(flatten)]
+    pub choice: SelectionText,
     #[serde(default)]
     pub confirm: String,
     #[serde(default)]
@@ -47,20 +33,19 @@ pub struct PartialRestoreInput {
 
 impl PartialRestoreInput {
     fn split(self) -> Result<(PartialSelection, RestoreOptions), Error> {
-        let tables = self
-            .tables
-            .iter()
-            .map(|t| TableName::parse(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let selection = PartialSelection {
-            tables,
-            tenant: self.tenant.filter(|t| !t.trim().is_empty()),
-            tenant_column: self.tenant_column.filter(|c| !c.trim().is_empty()),
-            where_sql: None,
-            into_schema: self.into_schema.filter(|s| !s.trim().is_empty()),
-            cascade_to_referencing: self.cascade_to_referencing,
-            dry_run: self.dry_run,
-        };
+        let mut choice = self.choice;
+        // An empty field of the form means "not given".
+        for field in [
+            &mut choice.tenant,
+            &mut choice.tenant_column,
+            &mut choice.where_sql,
+            &mut choice.into_schema,
+        ] {
+            if field.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *field = None;
+            }
+        }
+        let selection = choice.selection()?;
         let options = RestoreOptions {
             confirm: self.confirm,
             skip_safety_backup: self.skip_safety_backup,
@@ -98,7 +83,7 @@ pub async fn partial_restore(
     on_event: Channel<JobEvent>,
 ) -> UiResult<PartialRestoreOutcome> {
     let name = BackupName::parse(&name).map_err(Error::from)?;
-    let action = if options.dry_run {
+    let action = if options.choice.dry_run {
         Action::PreviewRestore
     } else {
         Action::RestoreBackup

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rythm_backup_core::jobs::partial::SelectionText;
 use rythm_backup_core::{Compression, DumpFormat};
 
 /// Back up, list, download, restore, verify and prune PostgreSQL backups kept in Azure Blob
@@ -182,6 +183,11 @@ pub struct RestoreArgs {
     /// would reference removed rows make the restore fail (see --cascade-to-referencing).
     #[arg(long = "table", value_name = "SCHEMA.TABLE")]
     pub tables: Vec<String>,
+    /// Beside --tenant or --where: restore this table whole (SCHEMA.TABLE; repeat for more),
+    /// every row, while the others get only the tenant's or the condition's rows. A partial
+    /// restore's roll back uses it for the tables --cascade-to-referencing changed.
+    #[arg(long = "whole-table", value_name = "SCHEMA.TABLE")]
+    pub whole_tables: Vec<String>,
     /// Restore only this tenant's rows, in every table with the tenant column (or only the
     /// --table ones). Other tenants' rows are untouched.
     #[arg(long, value_name = "ID")]
@@ -214,9 +220,23 @@ pub struct RestoreArgs {
 }
 
 impl RestoreArgs {
+    /// The partial restore's choice, as typed (the engine reads and checks it).
+    pub fn selection_text(&self) -> SelectionText {
+        SelectionText {
+            tables: self.tables.clone(),
+            whole_tables: self.whole_tables.clone(),
+            tenant: self.tenant.clone(),
+            tenant_column: self.tenant_column.clone(),
+            where_sql: self.where_sql.clone(),
+            into_schema: self.into_schema.clone(),
+            cascade_to_referencing: self.cascade_to_referencing,
+            dry_run: self.dry_run,
+        }
+    }
+
     /// Whether a partial restore is asked for.
     pub fn is_partial(&self) -> bool {
-        !self.tables.is_empty() || self.tenant.is_some() || self.into_schema.is_some()
+        self.selection_text().is_partial()
     }
 }
 

@@ -167,44 +167,42 @@ pub fn restored(o: &PartialRestoreOutcome) {
             rythm_backup_core::jobs::restore::superuser_warning(&role.name)
         );
     }
+    if let Some(safety) = &o.safety_backup {
+        println!("Safety backup of the affected tables: {safety}");
+    }
     if let Some(command) = rollback_command(o) {
-        println!(
-            "Safety backup of the affected tables: {}",
-            o.safety_backup.as_ref().map(|s| s.as_str()).unwrap_or("")
-        );
         println!("Roll back with: {command}");
     }
 }
 
-/// The restore of the safety backup with the same choice of rows.
+/// The restore of the safety backup with the choice the engine decided rolls it back.
 pub fn rollback_command(o: &PartialRestoreOutcome) -> Option<String> {
-    let safety = o.safety_backup.as_ref()?;
-    let mut command = format!("rythm-backup restore {safety}");
-    match &o.tenant {
-        Some(tenant) => {
-            command.push_str(&format!(" --tenant {}", shell_quote(tenant)));
-            if let Some(column) = o
-                .tenant_column
-                .as_deref()
-                .filter(|c| *c != DEFAULT_TENANT_COLUMN)
-            {
-                command.push_str(&format!(" --tenant-column {}", shell_quote(column)));
-            }
-            for t in &o.tables {
-                let name = TableName::new(&t.schema, &t.name);
-                command.push_str(&format!(" --table {}", shell_quote(&name.to_string())));
-            }
-        }
-        None => {
-            for table in &o.safety_tables {
-                command.push_str(&format!(" --table {}", shell_quote(&table.to_string())));
-            }
-            if let Some(condition) = &o.where_sql {
-                command.push_str(&format!(" --where {}", shell_quote(condition)));
-            }
-        }
+    let rollback = o.rollback.as_ref()?;
+    let choice = &rollback.selection;
+    let mut command = format!("rythm-backup restore {}", rollback.backup);
+    let mut option = |name: &str, value: &str| {
+        command.push_str(&format!(" --{name} {}", shell_quote(value)));
+    };
+    if let Some(tenant) = &choice.tenant {
+        option("tenant", tenant);
     }
-    command.push_str(&format!(" --confirm {}", shell_quote(&o.database)));
+    if let Some(column) = choice
+        .tenant_column
+        .as_deref()
+        .filter(|c| *c != DEFAULT_TENANT_COLUMN)
+    {
+        option("tenant-column", column);
+    }
+    for table in &choice.tables {
+        option("table", table);
+    }
+    for table in &choice.whole_tables {
+        option("whole-table", table);
+    }
+    if let Some(condition) = &choice.where_sql {
+        option("where", condition);
+    }
+    option("confirm", &o.database);
     Some(command)
 }
 
@@ -231,5 +229,37 @@ mod tests {
         assert_eq!(shell_quote("\"My T\".x"), "'\"My T\".x'");
         assert_eq!(shell_quote("it's; rm -rf ~"), "'it'\\''s; rm -rf ~'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    /// The command is the engine's roll back choice, word for word: the tenant's rows of the
+    /// tables it changed, whole the tables its cascades reached, every word quoted.
+    #[test]
+    fn the_roll_back_command_is_the_engines_choice() {
+        let mut outcome: PartialRestoreOutcome = serde_json::from_value(serde_json::json!({
+            "source": "rythm-backup-2026-01-15T10-30-00-851Z.sql", "database": "my db",
+            "dryRun": false, "tables": [], "otherTables": [], "tenant": "b",
+            "tenantColumn": "org id", "whereSql": null, "intoSchema": null,
+            "refreshedViews": [], "safetyBackup": null, "safetyTables": [],
+            "restoredAs": null, "notes": [], "bytes": 1, "sha256": "",
+            "checksumVerified": null, "format": "plain", "compression": "none",
+            "durationMs": 1,
+            "rollback": {"backup": "pre-restore-tables-2026-01-16T00-00-00-000Z.sql.zst",
+                "selection": {"tables": ["public.sets", "\"My T\".x"],
+                    "wholeTables": ["public.audit"], "tenant": "b", "tenantColumn": "org id",
+                    "cascadeToReferencing": false, "dryRun": false}}
+        }))
+        .unwrap();
+        assert_eq!(
+            rollback_command(&outcome).unwrap(),
+            "rythm-backup restore pre-restore-tables-2026-01-16T00-00-00-000Z.sql.zst \
+             --tenant b --tenant-column 'org id' --table public.sets --table '\"My T\".x' \
+             --whole-table public.audit --confirm 'my db'"
+        );
+        outcome.rollback = None;
+        assert_eq!(
+            rollback_command(&outcome),
+            None,
+            "no safety backup, no roll back"
+        );
     }
 }

@@ -130,6 +130,12 @@ pub struct RestoreFeatures {
     pub partial_restore: bool,
     /// What a backup holds can be listed.
     pub contents: bool,
+    /// A partial restore can restore some tables whole beside a tenant's or a condition's
+    /// rows (which a partial restore's roll back may need). The engine's own concern: not
+    /// shown to front ends.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub whole_tables: bool,
 }
 
 impl RestoreFeatures {
@@ -141,6 +147,7 @@ impl RestoreFeatures {
         reports_role: true,
         partial_restore: true,
         contents: true,
+        whole_tables: true,
     };
     pub const NONE: RestoreFeatures = RestoreFeatures {
         safety_backup: false,
@@ -150,6 +157,7 @@ impl RestoreFeatures {
         reports_role: false,
         partial_restore: false,
         contents: false,
+        whole_tables: false,
     };
 }
 

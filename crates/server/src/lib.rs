@@ -54,6 +54,7 @@ use crate::jobs::JobLock;
 use crate::live_admins::LiveAdmins;
 use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
+use crate::routes::partial::ContentsReads;
 use crate::schedule::{Schedule, ScheduleStore};
 use crate::state::{AppState, Shared};
 
@@ -115,6 +116,7 @@ impl BackupServer {
             limiter: LoginLimiter::new(config.login_limit),
             password_checks,
             jobs: JobLock::default(),
+            contents_reads: ContentsReads::default(),
             schedule: Arc::new(Schedule::new(store, clock)),
             body_limit: config.body_limit,
             timeouts: config.timeouts,

@@ -1,6 +1,6 @@
 //! What every request handler shares: the engine, the token keys, the admin file (re-read
-//! when it changes), the login limiter, the password checks, the job lock, the schedule,
-//! the redactor and the limits.
+//! when it changes), the login limiter, the password checks, the job lock, the bound on
+//! contents reads, the schedule, the redactor and the limits.
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -14,6 +14,7 @@ use crate::jobs::JobLock;
 use crate::live_admins::LiveAdmins;
 use crate::password_check::PasswordChecks;
 use crate::rate_limit::LoginLimiter;
+use crate::routes::partial::ContentsReads;
 use crate::schedule::Schedule;
 
 #[derive(Debug)]
@@ -24,6 +25,7 @@ pub struct Shared {
     pub limiter: LoginLimiter,
     pub password_checks: PasswordChecks,
     pub jobs: JobLock,
+    pub contents_reads: ContentsReads,
     pub schedule: Arc<Schedule>,
     pub redactor: Redactor,
     pub body_limit: usize,

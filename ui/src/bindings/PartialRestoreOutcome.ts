@@ -3,6 +3,7 @@ import type { BackupName } from "./BackupName";
 import type { Compression } from "./Compression";
 import type { DumpFormat } from "./DumpFormat";
 import type { OtherTableChange } from "./OtherTableChange";
+import type { PartialRollback } from "./PartialRollback";
 import type { RoleInfo } from "./RoleInfo";
 import type { TableName } from "./TableName";
 import type { TableOutcome } from "./TableOutcome";
@@ -39,7 +40,11 @@ safetyBackup: BackupName | null,
 /**
  * The tables whose data the safety backup holds.
  */
-safetyTables: Array<TableName>, restoredAs: RoleInfo | null, 
+safetyTables: Array<TableName>, 
+/**
+ * How to roll the restore back (none without a safety backup).
+ */
+rollback: PartialRollback | null, restoredAs: RoleInfo | null, 
 /**
  * Things worth knowing (columns only one side has, triggers that did not fire, …).
  */

@@ -6,9 +6,14 @@ import type { RowsSource } from "./RowsSource";
  */
 export type TableContents = { schema: string, name: string, 
 /**
- * Exact row count.
+ * Exact row count (0 where the dump holds none of the table's rows).
  */
 rows: number, rowsSource: RowsSource, 
+/**
+ * The dump holds the table's rows (a data entry, even an empty one). False where they
+ * were left out: the table's definition only.
+ */
+hasData: boolean, 
 /**
  * Bytes of the table's data in the dump (its COPY lines, before compression).
  */

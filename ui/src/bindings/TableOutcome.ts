@@ -25,6 +25,7 @@ unchanged: number,
  */
 created: boolean, 
 /**
- * Sequences set to the backup's values (`schema.name = value`).
+ * Sequences set (in a dry run: that would be set) to the backup's values, never
+ * lower than they are (`schema.name = value`).
  */
 sequences: Array<string>, };

@@ -18,8 +18,8 @@ import {
 } from "./partial";
 import { ALL_FEATURES } from "./restore";
 
-function table(schema: string, name: string, rows: number, tenant: boolean): TableContents {
-  return { schema, name, rows, rowsSource: "counted", bytes: rows * 10, hasTenantColumn: tenant };
+function table(schema: string, name: string, rows: number, tenant: boolean, hasData = true): TableContents {
+  return { schema, name, rows, rowsSource: "counted", hasData, bytes: rows * 10, hasTenantColumn: tenant };
 }
 
 const contents: BackupContents = {
@@ -74,6 +74,10 @@ describe("what a choice restores", () => {
     expect(restoredTables(contents, { ...emptyChoice(), tenant: "b" }).map((t) => t.name)).toEqual(["sessions", "sets"]);
     expect(restoredTables(contents, emptyChoice())).toEqual([]);
   });
+  it("leaves out, for a tenant, the tables whose rows the backup does not hold (a safety backup's others)", () => {
+    const safety = { ...contents, tables: [...contents.tables, table("public", "audit", 0, true, false)] };
+    expect(restoredTables(safety, { ...emptyChoice(), tenant: "b" }).map((t) => t.name)).toEqual(["sessions", "sets"]);
+  });
   it("needs tables or a tenant, and tenant tables for a tenant", () => {
     expect(choiceProblem(contents, emptyChoice())).toMatch(/Choose/);
     expect(choiceProblem(contents, { ...emptyChoice(), tenant: "b" })).toBeNull();
@@ -84,6 +88,7 @@ describe("what a choice restores", () => {
     const choice = { ...emptyChoice(), tenant: "b" };
     expect(partialInput(choice, true, "rythm", ALL_FEATURES, false)).toEqual({
       tables: [],
+      wholeTables: [],
       tenant: "b",
       cascadeToReferencing: false,
       dryRun: true,
@@ -96,6 +101,16 @@ describe("what a choice restores", () => {
   it("says what it replaces", () => {
     expect(describeChoice({ ...emptyChoice(), tenant: "b" })).toBe("tenant b's rows of every table with the tenant_id column");
     expect(describeChoice({ ...emptyChoice(), tables: ["public.sets", "public.sessions"] })).toBe("the rows of public.sets, public.sessions");
+    expect(describeChoice({ ...emptyChoice(), tenant: "b", tables: ["public.sets"], wholeTables: ["public.audit"] })).toBe(
+      "tenant b's rows of public.sets, and every row of public.audit",
+    );
+    expect(describeChoice({ ...emptyChoice(), tables: ["public.sets"], where: "id > 3" })).toBe("the rows of public.sets where id > 3");
+  });
+  it("sends whole tables and a condition when a roll back has them", () => {
+    const input = partialInput({ ...emptyChoice(), tenant: "b", tables: ["public.sets"], wholeTables: ["public.audit"] }, false, "rythm", ALL_FEATURES, false);
+    expect(input).toMatchObject({ tables: ["public.sets"], wholeTables: ["public.audit"], tenant: "b" });
+    expect(input.where).toBeUndefined();
+    expect(partialInput({ ...emptyChoice(), tables: ["public.sets"], where: "id > 3" }, true, "", ALL_FEATURES, false).where).toBe("id > 3");
   });
   it("needs a new preview when the choice changes", () => {
     const choice = { ...emptyChoice(), tables: ["public.sets", "public.sessions"] };
@@ -104,6 +119,8 @@ describe("what a choice restores", () => {
     expect(previewMatches({ choice }, { ...choice, tables: ["public.sets"] })).toBe(false);
     expect(previewMatches({ choice }, { ...choice, tenant: "a" })).toBe(false);
     expect(previewMatches({ choice }, { ...choice, cascadeToReferencing: true })).toBe(false);
+    expect(previewMatches({ choice }, { ...choice, wholeTables: ["public.audit"] })).toBe(false);
+    expect(previewMatches({ choice }, { ...choice, where: "true" })).toBe(false);
   });
 });
 
@@ -124,6 +141,16 @@ function outcome(over: Partial<PartialRestoreOutcome> = {}): PartialRestoreOutco
     refreshedViews: [],
     safetyBackup: "pre-restore-tables-2026-01-16T00-00-00-000Z.sql.zst",
     safetyTables: [{ schema: "public", name: "sessions" }, { schema: "public", name: "sets" }, { schema: "public", name: "audit" }],
+    rollback: {
+      backup: "pre-restore-tables-2026-01-16T00-00-00-000Z.sql.zst",
+      selection: {
+        tables: ["public.sessions", "public.sets"],
+        wholeTables: ["public.audit"],
+        tenant: "b",
+        cascadeToReferencing: false,
+        dryRun: false,
+      },
+    },
     restoredAs: null,
     notes: [],
     bytes: 1,
@@ -141,12 +168,18 @@ describe("the result", () => {
     expect(totals(outcome())).toEqual({ deleted: 1, inserted: 200, updated: 2, unchanged: 398, otherDeleted: 3 });
     expect(describeOutcome(outcome())).toBe("tenant b's rows of 2 table(s): 1 deleted, 200 inserted, 2 updated, 398 left as they are, 3 deleted in other tables");
   });
-  it("rolls back with the same tenant, or the same tables", () => {
-    expect(rollbackChoice(outcome())).toEqual({ tables: ["public.sessions", "public.sets"], tenant: "b", tenantColumn: "tenant_id", cascadeToReferencing: false });
-    const tables = rollbackChoice(outcome({ tenant: null, tenantColumn: null }));
-    expect(tables?.tables).toEqual(["public.sessions", "public.sets", "public.audit"]);
-    expect(tables?.tenant).toBeNull();
-    expect(rollbackChoice(outcome({ safetyBackup: null }))).toBeNull();
+  it("rolls back with the engine's choice: the tenant's rows, and whole the tables its cascades reached", () => {
+    expect(rollbackChoice(outcome())).toEqual({
+      tables: ["public.sessions", "public.sets"],
+      wholeTables: ["public.audit"],
+      tenant: "b",
+      tenantColumn: "tenant_id",
+      where: null,
+      cascadeToReferencing: false,
+    });
+    const where = rollbackChoice(outcome({ rollback: { backup: "x.sql", selection: { tables: ["public.sets"], wholeTables: [], where: "id > 3", cascadeToReferencing: false, dryRun: false } } }));
+    expect(where).toMatchObject({ tables: ["public.sets"], tenant: null, where: "id > 3" });
+    expect(rollbackChoice(outcome({ safetyBackup: null, rollback: null }))).toBeNull();
   });
 });
 

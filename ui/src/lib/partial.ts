@@ -1,7 +1,7 @@
 // The rules of "Restore part…": which tables the picker shows for a search, what a choice
 // restores (chosen tables, or with a tenant every table with its column), the options sent
-// to the shell, the preview's totals, the roll back's choice, and why the action is not
-// offered where the server cannot do it. Pure, so the picker is tested without a window.
+// to the shell, the preview's totals, the roll back's choice (decided by the engine, read
+// here), and why the action is not offered where the server cannot do it. Pure, so the picker is tested without a window.
 
 import type { BackupContents, PartialRestoreInput, PartialRestoreOutcome, RestoreFeatures, TableContents } from "../bindings";
 
@@ -9,15 +9,19 @@ import type { BackupContents, PartialRestoreInput, PartialRestoreOutcome, Restor
 export interface PartialChoice {
   /** `schema.table`, as the engine reads names. */
   tables: string[];
+  /** Tables restored whole beside a tenant's rows (only a roll back's choice has them). */
+  wholeTables: string[];
   tenant: string | null;
   tenantColumn: string;
+  /** A condition on the rows (only a roll back of a CLI or server restore has one). */
+  where: string | null;
   cascadeToReferencing: boolean;
 }
 
 export const DEFAULT_TENANT_COLUMN = "tenant_id";
 
 export function emptyChoice(): PartialChoice {
-  return { tables: [], tenant: null, tenantColumn: DEFAULT_TENANT_COLUMN, cascadeToReferencing: false };
+  return { tables: [], wholeTables: [], tenant: null, tenantColumn: DEFAULT_TENANT_COLUMN, where: null, cascadeToReferencing: false };
 }
 
 /** A name part quoted where PostgreSQL needs it (capitals, spaces, dots, quotes). */
@@ -38,10 +42,10 @@ export function filterTables(tables: readonly TableContents[], query: string): T
 }
 
 /** The tables a choice restores: those chosen, or with a tenant and none chosen, every table
- *  with the tenant column. */
+ *  with the tenant column whose rows the backup holds. */
 export function restoredTables(contents: BackupContents, choice: PartialChoice): TableContents[] {
   if (choice.tables.length) return contents.tables.filter((t) => choice.tables.includes(tableKey(t)));
-  if (choice.tenant !== null) return contents.tables.filter((t) => t.hasTenantColumn);
+  if (choice.tenant !== null) return contents.tables.filter((t) => t.hasTenantColumn && t.hasData);
   return [];
 }
 
@@ -61,7 +65,9 @@ export function choiceProblem(contents: BackupContents, choice: PartialChoice): 
  *  column", "the rows of public.sets, public.sessions". */
 export function describeChoice(choice: PartialChoice): string {
   const tables = choice.tables.length ? choice.tables.join(", ") : `every table with the ${choice.tenantColumn} column`;
-  return choice.tenant !== null ? `tenant ${choice.tenant}'s rows of ${tables}` : `the rows of ${tables}`;
+  const rows =
+    choice.tenant !== null ? `tenant ${choice.tenant}'s rows of ${tables}` : choice.where !== null ? `the rows of ${tables} where ${choice.where}` : `the rows of ${tables}`;
+  return choice.wholeTables.length ? `${rows}, and every row of ${choice.wholeTables.join(", ")}` : rows;
 }
 
 /** The options for `partial_restore`. */
@@ -74,6 +80,7 @@ export function partialInput(
 ): PartialRestoreInput {
   const input: PartialRestoreInput = {
     tables: [...choice.tables],
+    wholeTables: [...choice.wholeTables],
     cascadeToReferencing: choice.cascadeToReferencing,
     dryRun,
     confirm: dryRun ? "" : confirm.trim(),
@@ -83,6 +90,7 @@ export function partialInput(
     input.tenant = choice.tenant;
     if (choice.tenantColumn !== DEFAULT_TENANT_COLUMN) input.tenantColumn = choice.tenantColumn;
   }
+  if (choice.where !== null) input.where = choice.where;
   return input;
 }
 
@@ -90,12 +98,14 @@ export function partialInput(
 export function previewMatches(preview: { choice: PartialChoice } | null, choice: PartialChoice): boolean {
   if (!preview) return false;
   const a = preview.choice;
+  const same = (x: string[], y: string[]): boolean => x.length === y.length && x.every((t) => y.includes(t));
   return (
     a.tenant === choice.tenant &&
+    a.where === choice.where &&
+    same(a.wholeTables, choice.wholeTables) &&
     a.tenantColumn === choice.tenantColumn &&
     a.cascadeToReferencing === choice.cascadeToReferencing &&
-    a.tables.length === choice.tables.length &&
-    a.tables.every((t) => choice.tables.includes(t))
+    same(a.tables, choice.tables)
   );
 }
 
@@ -128,19 +138,21 @@ export function describeOutcome(outcome: PartialRestoreOutcome): string {
   return `${where}: ${parts.join(", ")}`;
 }
 
-/** The choice that rolls a partial restore back from its safety backup: the same tenant's
- *  rows, or the same tables (with those whose rows were deleted as referencing ones). */
+/** The choice that rolls a partial restore back from its safety backup, as the engine decided
+ *  it (the same rows of the tables it changed, and whole the tables its cascades reached);
+ *  null without a safety backup. */
 export function rollbackChoice(outcome: PartialRestoreOutcome): PartialChoice | null {
-  if (!outcome.safetyBackup) return null;
-  if (outcome.tenant !== null) {
-    return {
-      tables: outcome.tables.map(tableKey),
-      tenant: outcome.tenant,
-      tenantColumn: outcome.tenantColumn ?? DEFAULT_TENANT_COLUMN,
-      cascadeToReferencing: false,
-    };
-  }
-  return { tables: outcome.safetyTables.map(tableKey), tenant: null, tenantColumn: DEFAULT_TENANT_COLUMN, cascadeToReferencing: false };
+  const back = outcome.rollback;
+  if (!back) return null;
+  const c = back.selection;
+  return {
+    tables: [...c.tables],
+    wholeTables: [...c.wholeTables],
+    tenant: c.tenant ?? null,
+    tenantColumn: c.tenantColumn ?? DEFAULT_TENANT_COLUMN,
+    where: c.where ?? null,
+    cascadeToReferencing: false,
+  };
 }
 
 /** Why "Contents" or "Restore part…" is not offered for a profile's server, or null when it

@@ -57,7 +57,11 @@ function contentsBody(c: BackupContents): HTMLElement[] {
           "tr",
           { testid: `contents-row-${t.schema}.${t.name}`, "data-rows": String(t.rows) },
           h("td", { class: "mono" }, tableKey(t), t.hasTenantColumn ? badge("tenant", "accent", { class: "partial-badge", title: "Has the tenant column" }) : null),
-          h("td", { class: "num", text: t.rows.toLocaleString("en-US"), title: t.rowsSource === "recorded" ? "Recorded when the backup was taken" : "Counted in the backup's data" }),
+          h("td", {
+            class: "num",
+            text: t.hasData ? t.rows.toLocaleString("en-US") : "no rows",
+            title: !t.hasData ? "The backup holds this table's definition only" : t.rowsSource === "recorded" ? "Recorded when the backup was taken" : "Counted in the backup's data",
+          }),
           h("td", { class: "num muted", text: formatBytes(t.bytes) }),
         ),
       ),

@@ -34,7 +34,7 @@ const profile: Profile = {
 const NAME = "rythm-backup-2026-01-15T10-30-00-851Z.sql.zst";
 const SAFETY = "pre-restore-tables-2026-01-16T00-00-00-000Z.sql.zst";
 const entry = { name: NAME, createdAt: "2026-01-15T10:30:00Z", database: "rythm" } as BackupEntry;
-const table = (name: string, rows: number, tenant: boolean) => ({ schema: "public", name, rows, rowsSource: "counted" as const, bytes: rows * 9, hasTenantColumn: tenant });
+const table = (name: string, rows: number, tenant: boolean, hasData = true) => ({ schema: "public", name, rows, rowsSource: "counted" as const, hasData, bytes: rows * 9, hasTenantColumn: tenant });
 const contents: BackupContents = {
   source: NAME,
   format: "plain",
@@ -70,7 +70,14 @@ function outcome(input: PartialRestoreInput): PartialRestoreOutcome {
     intoSchema: null,
     refreshedViews: [],
     safetyBackup: input.dryRun ? null : SAFETY,
-    safetyTables: [{ schema: "public", name: "sessions" }, { schema: "public", name: "sets" }],
+    safetyTables: [{ schema: "public", name: "sessions" }, { schema: "public", name: "sets" }, { schema: "public", name: "audit" }],
+    // The engine's roll back: the tenant's rows, and whole the table its cascades reached.
+    rollback: input.dryRun
+      ? null
+      : {
+          backup: SAFETY,
+          selection: { tables: ["public.sessions", "public.sets"], wholeTables: ["public.audit"], ...(input.tenant ? { tenant: input.tenant } : {}), cascadeToReferencing: false, dryRun: false },
+        },
     restoredAs: null,
     notes: [],
     bytes: 1,
@@ -133,7 +140,17 @@ describe("Restore part…", () => {
     expect(byTestId("partial-preview-stale")).toBeTruthy();
   });
 
-  it("confirms in the restore dialog's two steps, restores, and rolls back with the same tenant", async () => {
+  it("shows a table whose rows the backup lacks as such, and does not let it be chosen", async () => {
+    backupContents.mockImplementation(async () => ({ ...contents, tables: [...contents.tables, table("audit", 0, true, false)] }));
+    openPartialRestore(profile, entry, "db.internal:5432");
+    await flush();
+    const audit = byTestId<HTMLInputElement>("partial-table-public.audit");
+    expect(audit.disabled).toBe(true);
+    expect(audit.closest("label")?.textContent).toContain("no rows in this backup");
+    expect(byTestId<HTMLInputElement>("partial-table-public.sets").disabled).toBe(false);
+  });
+
+  it("confirms in the restore dialog's two steps, restores, and rolls back with the engine's choice", async () => {
     openPartialRestore(profile, entry, "db.internal:5432");
     await flush();
     const tenant = byTestId<HTMLSelectElement>("partial-tenant");
@@ -161,7 +178,7 @@ describe("Restore part…", () => {
     expect(byTestId("safety-backup-name").textContent).toBe(SAFETY);
     byTestId<HTMLButtonElement>("rollback").click();
     await flush();
-    expect(byTestId("restore-partial-what").textContent).toContain("tenant tenant-b's rows of public.sessions, public.sets");
+    expect(byTestId("restore-partial-what").textContent).toContain("tenant tenant-b's rows of public.sessions, public.sets, and every row of public.audit");
     byTestId<HTMLButtonElement>("restore-continue").click();
     const again = byTestId<HTMLInputElement>("restore-confirm-input");
     again.value = "rythm";
@@ -170,7 +187,7 @@ describe("Restore part…", () => {
     await flush();
     const [, name, rollback] = partialRestore.mock.calls[2]!;
     expect(name).toBe(SAFETY);
-    expect(rollback).toMatchObject({ tenant: "tenant-b", tables: ["public.sessions", "public.sets"], dryRun: false, confirm: "rythm" });
+    expect(rollback).toMatchObject({ tenant: "tenant-b", tables: ["public.sessions", "public.sets"], wholeTables: ["public.audit"], dryRun: false, confirm: "rythm" });
   });
 
   it("says why it cannot go on against a server without partial restores", async () => {

@@ -96,7 +96,8 @@ export function openPartialRestore(profile: Profile, entry: BackupEntry, server:
                 type: "checkbox",
                 class: "checkbox",
                 testid: `partial-table-${t.schema}.${t.name}`,
-                props: { checked: choice.tables.includes(key) },
+                // A table whose rows the backup left out (a safety backup's other tables) has none to restore.
+                props: { checked: choice.tables.includes(key), disabled: !t.hasData },
                 on: {
                   change: () => {
                     choice.tables = input.checked ? [...choice.tables, key] : choice.tables.filter((k) => k !== key);
@@ -110,7 +111,7 @@ export function openPartialRestore(profile: Profile, entry: BackupEntry, server:
                 input,
                 h("span", { class: "mono partial-pick-name", text: key }),
                 t.hasTenantColumn ? badge("tenant", "accent", { title: "Has the tenant column" }) : null,
-                h("span", { class: "num partial-pick-rows", text: `${t.rows.toLocaleString("en-US")} rows` }),
+                h("span", { class: "num partial-pick-rows", text: t.hasData ? `${t.rows.toLocaleString("en-US")} rows` : "no rows in this backup" }),
                 h("span", { class: "muted small partial-pick-size", text: formatBytes(t.bytes) }),
               );
             })

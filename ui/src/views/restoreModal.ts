@@ -475,26 +475,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     if (summary.createdDatabase) rows.push(["New database", "Created"]);
     const safetyName = summary.safetyBackup;
     const close = button({ label: "Done", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
-    const rollback = safetyName
-      ? button({
-          label: "Roll back",
-          variant: "secondary",
-          icon: "restore",
-          testid: "rollback",
-          onClick: () => {
-            modal.close();
-            openRestoreModal(profile, {
-              kind: "rollback",
-              name: safetyName,
-              createdAt: new Date().toISOString(),
-              database: summary.database ?? target.database,
-              server: target.server,
-              direct: target.direct,
-              features: target.features,
-            });
-          },
-        })
-      : null;
+    const rollback = safetyName ? rollbackButton(safetyName, summary.database ?? target.database) : null;
     modal.setBody(
       callout(
         "success",
@@ -504,18 +485,7 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
       ),
       facts(rows),
       safetyName
-        ? h(
-            "div",
-            { class: "safety-box" },
-            h("span", { class: "safety-icon" }, icon("shield", 18)),
-            h(
-              "div",
-              {},
-              h("p", { class: "safety-title", text: "Safety backup taken before the restore" }),
-              h("code", { class: "mono", testid: "safety-backup-name", text: safetyName }),
-              h("p", { class: "muted small", text: "If the restored data is not what you expected, roll back to it." }),
-            ),
-          )
+        ? safetyBox(safetyName, "Safety backup taken before the restore", "If the restored data is not what you expected, roll back to it.")
         : h("p", {
             class: "muted small",
             testid: "restore-no-safety-backup",
@@ -530,34 +500,32 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
     toast({ kind: "success", title: target.kind === "rollback" ? "Rolled back" : "Restore complete", message: `${db} now holds ${summary.name}.` });
   }
 
+  /** "Roll back": the restore of `safetyName` into `database` (with a partial choice). */
+  function rollbackButton(safetyName: string, database: RestoreTarget["database"], partial?: RestoreTarget["partial"]): HTMLButtonElement {
+    const back = { kind: "rollback", name: safetyName, createdAt: new Date().toISOString(), database, server: target.server, direct: target.direct, features: target.features } as const;
+    const onClick = (): void => {
+      modal.close();
+      openRestoreModal(profile, partial ? { ...back, partial } : back);
+    };
+    return button({ label: "Roll back", variant: "secondary", icon: "restore", testid: "rollback", onClick });
+  }
+
+  function safetyBox(safetyName: string, title: string, note: string): HTMLElement {
+    return h(
+      "div",
+      { class: "safety-box" },
+      h("span", { class: "safety-icon" }, icon("shield", 18)),
+      h("div", {}, h("p", { class: "safety-title", text: title }), h("code", { class: "mono", testid: "safety-backup-name", text: safetyName }), h("p", { class: "muted small", text: note })),
+    );
+  }
+
   function donePartial(outcome: PartialRestoreOutcome): void {
     const rolledBack = target.kind === "rollback";
     modal.setTitle(rolledBack ? "Rolled back" : "Restore complete", "");
     const safetyName = outcome.safetyBackup;
     const back = rollbackChoice(outcome);
     const close = button({ label: "Done", variant: "primary", testid: "restore-close", onClick: () => modal.close() });
-    const rollback =
-      safetyName && back
-        ? button({
-            label: "Roll back",
-            variant: "secondary",
-            icon: "restore",
-            testid: "rollback",
-            onClick: () => {
-              modal.close();
-              openRestoreModal(profile, {
-                kind: "rollback",
-                name: safetyName,
-                createdAt: new Date().toISOString(),
-                database: outcome.database,
-                server: target.server,
-                direct: target.direct,
-                features: target.features,
-                partial: { choice: back, preview: null },
-              });
-            },
-          })
-        : null;
+    const rollback = safetyName && back ? rollbackButton(safetyName, outcome.database, { choice: back, preview: null }) : null;
     modal.setBody(
       callout(
         "success",
@@ -566,17 +534,10 @@ export function openRestoreModal(profile: Profile, target: RestoreTarget): Modal
       ),
       outcomeTable(outcome, "restore-partial-result"),
       safetyName
-        ? h(
-            "div",
-            { class: "safety-box" },
-            h("span", { class: "safety-icon" }, icon("shield", 18)),
-            h(
-              "div",
-              {},
-              h("p", { class: "safety-title", text: "Safety backup of the affected tables, taken before the restore" }),
-              h("code", { class: "mono", testid: "safety-backup-name", text: safetyName }),
-              h("p", { class: "muted small", text: `Roll back restores ${outcome.safetyTables.map(tableKey).join(", ")} from it with the same choice of rows.` }),
-            ),
+        ? safetyBox(
+            safetyName,
+            "Safety backup of the affected tables, taken before the restore",
+            back ? `Roll back restores ${describeChoice(back)} from it.` : `It holds ${outcome.safetyTables.map(tableKey).join(", ")}.`,
           )
         : h("p", { class: "muted small", testid: "restore-no-safety-backup", text: "No safety backup was taken." }),
     );

@@ -1,5 +1,5 @@
-//! `contents` and the partial `restore` (--table, --tenant, --where, --into-schema,
-//! --dry-run), in either mode through the `Backups` trait; a local file or another target
+//! `contents` and the partial `restore` (--table, --whole-table, --tenant, --where,
+//! --into-schema, --dry-run), in either mode through the `Backups` trait; a local file or another target
 //! database through the engine.
 
 use std::path::PathBuf;
@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use rythm_backup_core::backups::Backups;
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::contents::ContentsSource;
-use rythm_backup_core::jobs::partial::{PartialSelection, TableName};
 use rythm_backup_core::jobs::restore::RestoreSource;
 use rythm_backup_core::{BackupName, Error};
 
@@ -65,20 +64,7 @@ pub async fn restore(
                 .into(),
         ));
     }
-    let selection = PartialSelection {
-        tables: args
-            .tables
-            .iter()
-            .map(|t| TableName::parse(t))
-            .collect::<Result<_, _>>()?,
-        tenant: args.tenant.clone(),
-        tenant_column: args.tenant_column.clone(),
-        where_sql: args.where_sql.clone(),
-        into_schema: args.into_schema.clone(),
-        cascade_to_referencing: args.cascade_to_referencing,
-        dry_run: args.dry_run,
-    };
-    selection.check()?;
+    let selection = args.selection_text().selection()?;
     let confirm = args.confirm.clone().unwrap_or_default();
     let needs_engine = args.file.is_some() || args.target_db.is_some() || args.create;
     if args.create {

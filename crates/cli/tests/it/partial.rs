@@ -32,10 +32,14 @@ fn table<'a>(outcome: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} in {outcome}"))
 }
 
+/// Scratch databases (the rehearsals' kind, `rythm_verify_…`) whose job has ended: those
+/// without their lease session. (Tests running in parallel have theirs, with leases.)
 fn scratch_databases() -> String {
     pg().psql(
         "postgres",
-        "SELECT count(*) FROM pg_database WHERE datname LIKE 'rythm\\_partial\\_%'",
+        "SELECT count(*) FROM pg_database d WHERE datname LIKE 'rythm\\_verify\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+           WHERE a.application_name = 'rythm-verify-lease-' || substr(d.datname, 14))",
     )
 }
 
@@ -135,6 +139,31 @@ fn contents_and_partial_restores_in_direct_mode_and_through_our_server() {
         .stdout
         .contains("Roll back with: rythm-backup restore pre-restore-tables-"));
     assert_eq!(b_sessions(&db), 0, "rolled back");
+    assert_eq!(
+        restored["rollback"]["backup"],
+        safety.as_str(),
+        "{restored}"
+    );
+    assert_eq!(restored["rollback"]["selection"]["tenant"], B);
+
+    // The command printed is the engine's roll back choice, and it works as printed: run
+    // it, and the roll back is undone (B's rows are back).
+    let command = rolled_back
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Roll back with: rythm-backup "))
+        .expect("a roll back command")
+        .to_owned();
+    assert!(
+        !command.contains(['\'', '"']),
+        "plain words only here: {command}"
+    );
+    assert!(command.contains(&format!("--tenant {B}")), "{command}");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    db.wait_idle();
+    let again = direct.run(&words);
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert_eq!(b_sessions(&db), 40, "the printed roll back worked");
     assert_eq!(scratch_databases(), "0");
 }
 
@@ -175,7 +204,8 @@ fn the_platform_has_no_partial_restore_and_nothing_is_sent() {
 }
 
 /// SIGKILL in the middle of the transaction: psql reads the end of its input without a
-/// COMMIT, so the server rolls back; the scratch database's keeper drops it.
+/// COMMIT, so the server rolls back; the scratch database's watchdog drops it once the
+/// lease session, fed by the killed process, ends.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
@@ -217,7 +247,7 @@ fn a_killed_partial_restore_changes_nothing_and_leaves_no_scratch_database() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // The server rolls the transaction back; the keeper drops the scratch database.
+    // The server rolls the transaction back; the watchdog drops the scratch database.
     let deadline = Instant::now() + Duration::from_secs(30);
     while scratch_databases() != "0" {
         assert!(

@@ -178,6 +178,10 @@ pub struct RestoreRequestBody {
     /// A partial restore: these tables only (`schema.table`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
+    /// A partial restore: these tables whole (`schema.table`), beside a tenant's or a
+    /// condition's rows of the others (a partial restore's roll back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole_tables: Vec<String>,
     /// A partial restore: this tenant's rows only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -199,9 +203,34 @@ pub struct RestoreRequestBody {
 }
 
 impl RestoreRequestBody {
-    /// Whether the body asks for a partial restore (else it is a full one).
-    pub fn is_partial(&self) -> bool {
-        !self.tables.is_empty() || self.tenant.is_some() || self.into_schema.is_some()
+    /// The partial restore's choice the body carries (`is_partial` says whether it asks for
+    /// one; else it is a full restore).
+    pub fn selection_text(&self) -> crate::jobs::partial::SelectionText {
+        crate::jobs::partial::SelectionText {
+            tables: self.tables.clone(),
+            whole_tables: self.whole_tables.clone(),
+            tenant: self.tenant.clone(),
+            tenant_column: self.tenant_column.clone(),
+            where_sql: self.where_sql.clone(),
+            into_schema: self.into_schema.clone(),
+            cascade_to_referencing: self.cascade_to_referencing,
+            dry_run: self.dry_run,
+        }
+    }
+
+    /// The body of a partial restore (with the confirmation and options set apart).
+    pub fn partial(text: crate::jobs::partial::SelectionText) -> Self {
+        RestoreRequestBody {
+            tables: text.tables,
+            whole_tables: text.whole_tables,
+            tenant: text.tenant,
+            tenant_column: text.tenant_column,
+            where_sql: text.where_sql,
+            into_schema: text.into_schema,
+            dry_run: text.dry_run,
+            cascade_to_referencing: text.cascade_to_referencing,
+            ..RestoreRequestBody::default()
+        }
     }
 }
 

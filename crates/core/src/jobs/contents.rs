@@ -108,7 +108,8 @@ async fn recorded_row_counts(
     }
 }
 
-fn read_contents<R: std::io::Read + Send + 'static>(
+/// Reads what `input` holds (its checksum checked), without any database.
+pub(crate) fn read_contents<R: std::io::Read + Send + 'static>(
     input: RestoreInput<R>,
     tenant_column: Option<&str>,
     progress: &Progress,

@@ -215,9 +215,10 @@ fn parse_restore_body(body: &[u8]) -> Result<RestoreRequestBody, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body must be {{\"confirm\"?: string, \"skipSafetyBackup\"?: boolean, \
-             \"terminateConnections\"?: boolean, \"tables\"?: [string], \"tenant\"?: \
-             string, \"tenantColumn\"?: string, \"where\"?: string, \"intoSchema\"?: \
-             string, \"dryRun\"?: boolean, \"cascadeToReferencing\"?: boolean}}: {e}"
+             \"terminateConnections\"?: boolean, \"tables\"?: [string], \"wholeTables\"?: \
+             [string], \"tenant\"?: string, \"tenantColumn\"?: string, \"where\"?: \
+             string, \"intoSchema\"?: string, \"dryRun\"?: boolean, \
+             \"cascadeToReferencing\"?: boolean}}: {e}"
         ))
     })
 }
@@ -242,7 +243,7 @@ async fn restore(
         }
         .into());
     }
-    if body.is_partial() {
+    if body.selection_text().is_partial() {
         return super::partial::restore_part(state, actor, name, database, &body).await;
     }
     if body.dry_run || body.where_sql.is_some() || body.cascade_to_referencing {

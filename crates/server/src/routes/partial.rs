@@ -2,6 +2,10 @@
 //! restore route: a restore body with `tables`, `tenant` or `intoSchema` restores only
 //! those (or copies them into a new schema), `dryRun` reports what it would change. The
 //! body's names and conditions are checked by the engine before anything changes.
+//!
+//! A contents read streams a whole backup: at most `CONTENTS_READS` run at once (another
+//! gets 503), and one whose client went away stops (its cancel token fires when the
+//! request's future is dropped).
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -10,16 +14,43 @@ use rythm_backup_core::api::wire::{
 };
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::contents::ContentsSource;
-use rythm_backup_core::jobs::partial::{PartialSelection, TableName};
+use rythm_backup_core::jobs::partial::PartialSelection;
 use rythm_backup_core::jobs::restore::RestoreSource;
 use rythm_backup_core::{BackupName, Cancel, Progress};
 use serde::Deserialize;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::backups::{engine_for, NameParam};
 use crate::auth::AdminUser;
 use crate::error::ApiError;
 use crate::jobs::{logged_progress, run_detached};
 use crate::state::AppState;
+
+/// Contents reads that may run at once: each decompresses and scans a whole backup, about
+/// a core's work.
+pub const CONTENTS_READS: usize = 2;
+
+/// The bound on contents reads running at once.
+#[derive(Debug, Clone)]
+pub struct ContentsReads(Arc<Semaphore>);
+
+impl Default for ContentsReads {
+    fn default() -> Self {
+        ContentsReads(Arc::new(Semaphore::new(CONTENTS_READS)))
+    }
+}
+
+impl ContentsReads {
+    /// A slot now, or 503 when every one is taken.
+    fn try_acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.0.clone().try_acquire_owned().map_err(|_| {
+            ApiError::overloaded(format!(
+                "{CONTENTS_READS} contents reads are running already: try again when one ends"
+            ))
+        })
+    }
+}
 
 /// Query of the contents route.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -46,6 +77,7 @@ pub struct ContentsQuery {
         (status = 403, description = "Not a system_admin", body = ErrorBody),
         (status = 404, description = "No such backup", body = ErrorBody),
         (status = 422, description = "The backup is damaged or its checksum does not match", body = ErrorBody),
+        (status = 503, description = "Too many contents reads are running", body = ErrorBody),
     )
 )]
 pub async fn backup_contents(
@@ -63,13 +95,17 @@ pub async fn backup_contents(
             "tenantColumn must have 1 to 63 bytes and no control characters",
         ));
     }
+    let _slot = state.contents_reads.try_acquire()?;
+    // Dropped with this future when the client goes away: the read stops.
+    let cancel = Cancel::new();
+    let _stop_when_dropped = cancel.clone().drop_guard();
     let engine = engine_for(&state, None);
     let data = engine
         .contents(
             ContentsSource::Stored(name),
             column.as_deref(),
             &Progress::none(),
-            &Cancel::new(),
+            &cancel,
         )
         .await?;
     Ok(Json(ContentsResponse {
@@ -78,24 +114,9 @@ pub async fn backup_contents(
     }))
 }
 
-/// The selection a restore body describes; table names are checked here.
+/// The selection a restore body describes, read and checked by the engine.
 pub fn selection(body: &RestoreRequestBody) -> Result<PartialSelection, ApiError> {
-    let tables = body
-        .tables
-        .iter()
-        .map(|t| TableName::parse(t))
-        .collect::<Result<Vec<_>, _>>()?;
-    let selection = PartialSelection {
-        tables,
-        tenant: body.tenant.clone(),
-        tenant_column: body.tenant_column.clone(),
-        where_sql: body.where_sql.clone(),
-        into_schema: body.into_schema.clone(),
-        cascade_to_referencing: body.cascade_to_referencing,
-        dry_run: body.dry_run,
-    };
-    selection.check()?;
-    Ok(selection)
+    Ok(body.selection_text().selection()?)
 }
 
 /// Runs a partial restore (or its dry run) holding the job lock.
@@ -135,4 +156,22 @@ pub async fn restore_part(
         restored_as: outcome.restored_as.clone(),
         partial: Some(outcome),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_reads_are_bounded_and_free_again() {
+        let reads = ContentsReads::default();
+        let held: Vec<_> = (0..CONTENTS_READS)
+            .map(|_| reads.try_acquire().expect("a free slot"))
+            .collect();
+        let busy = reads.try_acquire().unwrap_err();
+        assert_eq!(busy.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(busy.message.contains("contents reads"), "{}", busy.message);
+        drop(held);
+        assert!(reads.try_acquire().is_ok());
+    }
 }

@@ -32,6 +32,7 @@ async fn the_document_describes_partial_restores_and_contents() {
     let schemas = &doc["components"]["schemas"];
     for field in [
         "tables",
+        "wholeTables",
         "tenant",
         "tenantColumn",
         "where",
@@ -118,6 +119,43 @@ async fn contents_and_a_tenants_rows_over_http() {
     assert!(safety.starts_with("pre-restore-tables-"), "{done}");
     assert_eq!(done["partial"]["safetyBackup"], safety);
     assert_eq!(done["partial"]["tables"][0]["name"], "t");
+    // The engine says how to roll back: the same tenant's rows of the same table.
+    let rollback = &done["partial"]["rollback"];
+    assert_eq!(rollback["backup"], safety, "{done}");
+    assert_eq!(rollback["selection"]["tenant"], "1");
+    assert_eq!(rollback["selection"]["tables"], json!(["public.t"]));
+
+    // The safety backup holds t's rows only: `other` shows none (no count of rows that
+    // are not there), and restoring it from there is refused.
+    let path = format!("/api/backups/{safety}/contents");
+    let (status, held) = server.json(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let tables = held["data"]["tables"].as_array().unwrap();
+    let other = tables.iter().find(|t| t["name"] == "other").unwrap();
+    assert_eq!(
+        (&other["hasData"], &other["rows"]),
+        (&json!(false), &json!(0))
+    );
+    let t = tables.iter().find(|t| t["name"] == "t").unwrap();
+    // Taken before the restore: tenant 1's rows were gone then.
+    assert_eq!((&t["hasData"], &t["rows"]), (&json!(true), &json!(200)));
+    let (status, refused) = server
+        .json(
+            Method::POST,
+            &format!("/api/backups/{safety}/restore"),
+            Some(&token),
+            Some(json!({"tables": ["public.other"], "dryRun": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("holds none of its rows"),
+        "{refused}"
+    );
+    assert_eq!(server.db.value("SELECT id FROM other"), "2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,4 +193,61 @@ async fn bodies_that_mean_nothing_are_400_before_anything_runs() {
         1,
         "no safety backup was taken"
     );
+}
+
+/// Contents reads of a backup big enough to take a while: clients that hang up free their
+/// slots (the next reads run, none gets 503), and while two reads run a third gets 503
+/// with Retry-After, and the two complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contents_reads_are_bounded_and_freed_when_clients_go_away() {
+    let server = TestServer::start().await;
+    server.db.fill_big(40);
+    let token = server.token().await;
+    let name = server.create_backup(&token).await["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/api/backups/{name}/contents", server.base);
+    let get = |timeout: Option<std::time::Duration>| {
+        let mut request = server.http.get(&url).bearer_auth(&token);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        request.send()
+    };
+
+    // Two clients hang up in the middle of their reads.
+    let short = Some(std::time::Duration::from_millis(80));
+    let (a, b) = tokio::join!(get(short), get(short));
+    for gone in [a, b] {
+        let err = gone.expect_err("the read takes longer than the client waits");
+        assert!(err.is_timeout(), "{err}");
+    }
+    // Their slots are free again as soon as the server sees the connections close.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (a, b) = tokio::join!(get(None), get(None));
+    for read in [a, b] {
+        assert_eq!(read.unwrap().status(), StatusCode::OK);
+    }
+
+    // Two reads running: a third is turned away.
+    let first = tokio::spawn(get(None));
+    let second = tokio::spawn(get(None));
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        !first.is_finished() && !second.is_finished(),
+        "the backup is too small to hold two reads running"
+    );
+    let third = get(None).await.unwrap();
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        third
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
+    for read in [first, second] {
+        assert_eq!(read.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
 }

@@ -81,6 +81,7 @@ pub fn from_openapi(document: &Value) -> RestoreFeatures {
         contents: document["paths"]
             .as_object()
             .is_some_and(|paths| paths.contains_key(CONTENTS_PATH)),
+        whole_tables: has("RestoreRequestBody", "wholeTables"),
     }
 }
 
@@ -95,7 +96,7 @@ mod tests {
             "/api/backups/{name}/contents": {}},
             "components": {"schemas": {
             "RestoreRequestBody": {"properties": {"confirm": {}, "skipSafetyBackup": {},
-                "terminateConnections": {}, "tables": {}}},
+                "terminateConnections": {}, "tables": {}, "wholeTables": {}}},
             "ActionResponse": {"properties": {"success": {}, "safetyBackup": {}, "partial": {}}}}}});
         assert_eq!(from_openapi(&ours), RestoreFeatures::ALL);
         let older = json!({"components": {"schemas": {

@@ -14,7 +14,7 @@ use crate::catalog::contents::BackupContents;
 use crate::catalog::BackupName;
 use crate::engine::RestoreOptions;
 use crate::error::{Error, Result};
-use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection};
+use crate::jobs::partial::{PartialRestoreOutcome, PartialSelection, SelectionText};
 use crate::jobs::{Cancel, JobEvent, Phase, Progress};
 
 impl ApiClient {
@@ -89,17 +89,17 @@ impl ApiClient {
         } else {
             self.check_confirmation(&entry, &options.confirm)?
         };
+        if !selection.whole_tables.is_empty() && !features.whole_tables {
+            return Err(Error::Unsupported(format!(
+                "{} cannot restore tables whole beside a tenant's or a condition's rows (an \
+                 earlier version of our server): roll back with a direct profile",
+                self.server
+            )));
+        }
         let body = RestoreRequestBody {
             confirm: database.filter(|_| features.checks_confirmation && !selection.dry_run),
             skip_safety_backup: options.skip_safety_backup && features.skip_safety_backup,
-            terminate_connections: false,
-            tables: selection.tables.iter().map(ToString::to_string).collect(),
-            tenant: selection.tenant.clone(),
-            tenant_column: selection.tenant_column.clone(),
-            where_sql: selection.where_sql.clone(),
-            into_schema: selection.into_schema.clone(),
-            dry_run: selection.dry_run,
-            cascade_to_referencing: selection.cascade_to_referencing,
+            ..RestoreRequestBody::partial(SelectionText::from(&selection))
         };
         let body = serde_json::to_value(&body).expect("the body serialises");
         progress.phase(Phase::Replacing, Some(name.to_string()), None);

@@ -7,7 +7,9 @@
 //! … FROM stdin` and its end marker. Memory stays bounded whatever the dump's size.
 //!
 //! Row counts recorded when the backup was taken win over counted ones where a backup has
-//! them: `prefer_recorded` is the one place that decides.
+//! them: `prefer_recorded` is the one place that decides. A table whose rows the dump left
+//! out (a partial restore's safety backup keeps only the affected tables' rows) says so
+//! (`has_data`), and never shows a count: it holds no rows to restore.
 
 mod copy_rows;
 mod headers;
@@ -48,9 +50,13 @@ pub enum RowsSource {
 pub struct TableContents {
     pub schema: String,
     pub name: String,
-    /// Exact row count.
+    /// Exact row count (0 where the dump holds none of the table's rows).
     pub rows: u64,
     pub rows_source: RowsSource,
+    /// The dump holds the table's rows (a data entry, even an empty one). False where they
+    /// were left out: the table's definition only.
+    #[serde(default = "holds_rows")]
+    pub has_data: bool,
     /// Bytes of the table's data in the dump (its COPY lines, before compression).
     pub bytes: u64,
     /// The table has the tenant column that was asked about.
@@ -139,14 +145,20 @@ pub struct BackupContents {
     pub contents: DumpContents,
 }
 
+fn holds_rows() -> bool {
+    true
+}
+
 /// Counts recorded at backup time replace the counted ones of the same tables (a recorded
 /// count comes from pg_dump's own snapshot, so both agree for a sound backup; where a backup
-/// records them, reading them is what a listing should trust).
+/// records them, reading them is what a listing should trust). Never for a table whose rows
+/// the dump does not hold: a count recorded for it (by an earlier version, which counted
+/// every table of a safety backup) describes rows that are not there.
 pub fn prefer_recorded(tables: &mut [TableContents], recorded: Option<&[TableRows]>) {
     let Some(recorded) = recorded else {
         return;
     };
-    for table in tables {
+    for table in tables.iter_mut().filter(|t| t.has_data) {
         if let Some(r) = recorded
             .iter()
             .find(|r| r.schema == table.schema && r.table == table.name)
@@ -177,6 +189,8 @@ pub struct ContentsReader {
     tenant_tables: BTreeSet<(String, String)>,
     headers: Headers,
     data: BTreeMap<(String, String), (u64, u64)>,
+    /// Partitioned tables' partitions (`ATTACH PARTITION`): the parent holds their rows.
+    partitions: BTreeMap<(String, String), Vec<(String, String)>>,
     sequence_values: BTreeMap<(String, String), i64>,
     sql_bytes: u64,
 }
@@ -207,6 +221,7 @@ impl ContentsReader {
             tenant_tables: BTreeSet::new(),
             headers: Headers::default(),
             data: BTreeMap::new(),
+            partitions: BTreeMap::new(),
             sequence_values: BTreeMap::new(),
             sql_bytes: 0,
         }
@@ -218,7 +233,7 @@ impl ContentsReader {
             self.scan(true);
             self.take_gap_rest();
         }
-        let h = self.headers;
+        let h = std::mem::take(&mut self.headers);
         let mut tables: BTreeMap<(String, String), TableContents> = BTreeMap::new();
         for key in h.tables.iter().chain(self.data.keys()) {
             let (rows, bytes) = self.data.get(key).copied().unwrap_or_default();
@@ -229,6 +244,7 @@ impl ContentsReader {
                     name: key.1.clone(),
                     rows,
                     rows_source: RowsSource::Counted,
+                    has_data: self.holds_rows_of(key, 0),
                     bytes,
                     has_tenant_column: self.tenant_tables.contains(key),
                 },
@@ -277,6 +293,19 @@ impl ContentsReader {
         }
     }
 
+    /// Whether the dump holds `table`'s rows: a data entry of its own, or (a partitioned
+    /// table, which has none) of one of its partitions, at any level.
+    fn holds_rows_of(&self, table: &(String, String), depth: usize) -> bool {
+        // PostgreSQL nests partitions a few levels at most; a dump naming a loop is no
+        // reason to recurse for ever.
+        self.data.contains_key(table)
+            || (depth < 32
+                && self
+                    .partitions
+                    .get(table)
+                    .is_some_and(|p| p.iter().any(|t| self.holds_rows_of(t, depth + 1))))
+    }
+
     /// Scans what the lexer holds.
     fn scan(&mut self, eof: bool) {
         while let Some(event) = self.lexer.next(eof) {
@@ -309,6 +338,9 @@ impl ContentsReader {
                         }
                         StatementKind::SetSequence { sequence, value } => {
                             self.sequence_values.insert(sequence, value);
+                        }
+                        StatementKind::AttachPartition { parent, partition } => {
+                            self.partitions.entry(parent).or_default().push(partition);
                         }
                         StatementKind::Other => {}
                     }

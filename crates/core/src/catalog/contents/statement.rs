@@ -1,11 +1,15 @@
 //! The few statements of a dump whose words matter to its contents: `COPY … FROM stdin`
-//! (which table, which columns) and pg_dump's `SELECT pg_catalog.setval('seq', N, bool)`.
-//! Tokens are kept only while a statement could still be one of them, and only so many.
+//! (which table, which columns), pg_dump's `SELECT pg_catalog.setval('seq', N, bool)` and
+//! `ALTER TABLE ONLY parent ATTACH PARTITION partition` (whose rows a partitioned table
+//! holds). Tokens are kept only while a statement could still be one of them, and only so
+//! many.
 
 use crate::jobs::sql_filter::lexer::Token;
 
 /// Tokens kept of one statement (a COPY names at most 1600 columns, with commas).
 const TOKENS_KEEP: usize = 4000;
+/// Tokens kept of an `ALTER`: `ALTER TABLE ONLY s . t ATTACH PARTITION s . t`.
+const ALTER_KEEP: usize = 11;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
@@ -39,6 +43,10 @@ pub(super) enum StatementKind {
         sequence: (String, String),
         value: i64,
     },
+    AttachPartition {
+        parent: (String, String),
+        partition: (String, String),
+    },
     Other,
 }
 
@@ -70,10 +78,14 @@ impl Statement {
                 } => text.as_str(),
                 _ => "",
             };
-            if first != "copy" && first != "select" {
+            if first != "copy" && first != "select" && first != "alter" {
                 self.ignored = true;
                 return;
             }
+        }
+        if self.tokens.len() >= ALTER_KEEP && keyword(self.tokens.first(), "alter") {
+            // The rest of an ALTER (a partition's bounds) does not matter here.
+            return;
         }
         if self.tokens.len() >= TOKENS_KEEP {
             self.ignored = true;
@@ -89,6 +101,7 @@ impl Statement {
         }
         copy_from_stdin(&self.tokens)
             .or_else(|| set_sequence(&self.tokens))
+            .or_else(|| attach_partition(&self.tokens))
             .unwrap_or(StatementKind::Other)
     }
 }
@@ -162,6 +175,28 @@ fn set_sequence(t: &[Tok]) -> Option<StatementKind> {
     Some(StatementKind::SetSequence {
         sequence: split_qualified(regclass)?,
         value: if negative { -value } else { value },
+    })
+}
+
+/// `ALTER TABLE ONLY schema.parent ATTACH PARTITION schema.partition …`, as pg_dump writes
+/// it (names always schema-qualified).
+fn attach_partition(t: &[Tok]) -> Option<StatementKind> {
+    let only = usize::from(keyword(t.get(2), "only"));
+    let at = |i: usize| t.get(i + only);
+    let shape = [
+        keyword(t.first(), "alter"),
+        keyword(t.get(1), "table"),
+        at(3) == Some(&Tok::Punct(b'.')),
+        keyword(at(5), "attach"),
+        keyword(at(6), "partition"),
+        at(8) == Some(&Tok::Punct(b'.')),
+    ];
+    if shape.contains(&false) {
+        return None;
+    }
+    Some(StatementKind::AttachPartition {
+        parent: (name(at(2))?, name(at(4))?),
+        partition: (name(at(7))?, name(at(9))?),
     })
 }
 

@@ -195,3 +195,111 @@ fn recorded_counts_win_over_counted_ones() {
     assert_eq!(tables[1].rows_source, RowsSource::Recorded);
     assert_eq!(tables[0].rows_source, RowsSource::Counted);
 }
+
+/// A dump with one table's rows left out (as a partial restore's safety backup leaves
+/// them), a partitioned table whose rows are in its partitions, and an empty table.
+const PARTIAL_DUMP: &str = r#"--
+-- Name: kept; Type: TABLE; Schema: public; Owner: rythm
+--
+
+CREATE TABLE public.kept (id int);
+
+--
+-- Name: left_out; Type: TABLE; Schema: public; Owner: rythm
+--
+
+CREATE TABLE public.left_out (id int);
+
+--
+-- Name: empty; Type: TABLE; Schema: public; Owner: rythm
+--
+
+CREATE TABLE public.empty (id int);
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: rythm
+--
+
+CREATE TABLE public.events (id int, on_day date) PARTITION BY RANGE (on_day);
+
+--
+-- Name: events_2026; Type: TABLE; Schema: public; Owner: rythm
+--
+
+CREATE TABLE public.events_2026 (id int, on_day date);
+
+--
+-- Name: events_2026; Type: TABLE ATTACH; Schema: public; Owner: rythm
+--
+
+ALTER TABLE ONLY public.events ATTACH PARTITION public.events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+
+--
+-- Data for Name: kept; Type: TABLE DATA; Schema: public; Owner: rythm
+--
+
+COPY public.kept (id) FROM stdin;
+1
+2
+\.
+
+
+--
+-- Data for Name: empty; Type: TABLE DATA; Schema: public; Owner: rythm
+--
+
+COPY public.empty (id) FROM stdin;
+\.
+
+
+--
+-- Data for Name: events_2026; Type: TABLE DATA; Schema: public; Owner: rythm
+--
+
+COPY public.events_2026 (id, on_day) FROM stdin;
+1	2026-02-01
+\.
+
+"#;
+
+#[test]
+fn tables_whose_rows_were_left_out_say_so_and_take_no_recorded_count() {
+    let whole = read(PARTIAL_DUMP, PARTIAL_DUMP.len(), None);
+    for piece in [1, 3, 64] {
+        assert_eq!(read(PARTIAL_DUMP, piece, None), whole, "piece {piece}");
+    }
+    let of = |name: &str| {
+        whole
+            .tables
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .clone()
+    };
+    assert!(of("kept").has_data && of("empty").has_data);
+    assert!(of("events").has_data, "its partition holds its rows");
+    assert!(of("events_2026").has_data);
+    assert!(!of("left_out").has_data);
+    // A count recorded for every table (as earlier versions recorded them for a safety
+    // backup) is never shown for a table whose rows are not there.
+    let recorded: Vec<crate::catalog::row_counts::TableRows> = ["kept", "left_out"]
+        .iter()
+        .map(|t| crate::catalog::row_counts::TableRows {
+            schema: "public".into(),
+            table: (*t).into(),
+            rows: 12_000,
+        })
+        .collect();
+    let mut tables = whole.tables.clone();
+    prefer_recorded(&mut tables, Some(&recorded));
+    let left_out = tables.iter().find(|t| t.name == "left_out").unwrap();
+    assert_eq!(
+        (left_out.rows, left_out.rows_source),
+        (0, RowsSource::Counted)
+    );
+    let kept = tables.iter().find(|t| t.name == "kept").unwrap();
+    assert_eq!(
+        (kept.rows, kept.rows_source),
+        (12_000, RowsSource::Recorded)
+    );
+}

@@ -2,10 +2,12 @@
 //! definitions of missing tables (from the scratch database, through the statement filter),
 //! the backup's rows of each table staged (`COPY (SELECT …) TO STDOUT` on the scratch
 //! database piped into `COPY … FROM STDIN` here, a chunk at a time: two psql processes,
-//! memory flat), the checks for references that would dangle, then deletes, updates and
-//! inserts in foreign-key order, sequences, triggers back on, materialized views refreshed,
-//! and the counts printed. It COMMITs through `transaction` (or, for a dry run, rolls back):
-//! a failure, a cancellation or a killed process changes nothing.
+//! memory flat), the checks for references that would dangle, then deletes (children
+//! first), updates and inserts (parents first), the deletes that had to wait for those
+//! updates, sequences (raised, never lowered; a dry run only reports them), triggers back
+//! on, materialized views refreshed, and the counts printed. It COMMITs through
+//! `transaction` (or, for a dry run, rolls back): a failure, a cancellation or a killed
+//! process changes nothing (sequences aside, which only ever go up).
 
 use std::io::{Read, Write};
 use std::process::Stdio;
@@ -113,6 +115,7 @@ impl Apply<'_> {
                 tables,
                 deferred,
                 references,
+                inner,
                 refresh,
             } => {
                 sql(input, &script::settings(deferred))?;
@@ -201,15 +204,25 @@ impl Apply<'_> {
                         ),
                     )?;
                 }
+                // Rows that staying rows still reference wait until those rows are updated:
+                // deleting them first would fire ON DELETE rules on rows that stay.
+                let kept: Vec<Option<String>> = (0..tables.len())
+                    .map(|i| script::still_referenced(i, tables, inner))
+                    .collect();
                 for (i, table) in tables.iter().enumerate().rev() {
-                    sql(input, &script::delete(i, table))?;
+                    sql(input, &script::delete(i, table, kept[i].as_deref()))?;
                 }
                 for (i, table) in tables.iter().enumerate() {
                     if let Some(update) = script::update(i, table) {
                         sql(input, &update)?;
                     }
                     sql(input, &script::insert(i, table))?;
-                    sql(input, &script::sequences(i, table))?;
+                    sql(input, &script::sequences(i, table, self.selection.dry_run))?;
+                }
+                for (i, table) in tables.iter().enumerate().rev() {
+                    if kept[i].is_some() {
+                        sql(input, &script::delete(i, table, None))?;
+                    }
                 }
                 sql(input, script::triggers_on(!quiet.is_empty()))?;
                 sql(input, &script::refresh(refresh))?;

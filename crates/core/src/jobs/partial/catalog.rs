@@ -60,9 +60,21 @@ pub(crate) struct ForeignKey {
     pub parent_schema: String,
     pub parent_table: String,
     pub parent_columns: Vec<String>,
+    /// `ON DELETE`: `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
+    #[serde(default = "no_action")]
+    pub on_delete: String,
+}
+
+fn no_action() -> String {
+    "a".to_owned()
 }
 
 impl ForeignKey {
+    /// Deleting a parent row changes child rows (deletes or updates them) instead of failing.
+    pub fn acts_on_delete(&self) -> bool {
+        matches!(self.on_delete.as_str(), "c" | "n" | "d")
+    }
+
     pub fn child(&self) -> TableName {
         TableName::new(&self.child_schema, &self.child_table)
     }
@@ -164,6 +176,7 @@ SELECT pg_catalog.json_build_object(
       ORDER BY t.nspname, t.relname) FROM tables t), '[]'),
   'foreign_keys', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object(
       'schema', cn.nspname, 'name', con.conname, 'deferrable', con.condeferrable,
+      'on_delete', con.confdeltype::text,
       'child_schema', cn.nspname, 'child_table', cc.relname,
       'child_columns', (SELECT pg_catalog.json_agg(a.attname ORDER BY k.n)
           FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, n)

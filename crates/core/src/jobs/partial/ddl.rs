@@ -19,7 +19,7 @@ use crate::pg::{quote_literal, DbTarget, PgCommand, Server, SqlClient, ToolKind}
 
 /// A pg_dump pattern that matches exactly this table (inside double quotes, pattern
 /// characters are literal; a quote is doubled).
-fn exact_pattern(table: &TableName) -> String {
+pub(crate) fn exact_pattern(table: &TableName) -> String {
     format!(
         "\"{}\".\"{}\"",
         table.schema.replace('"', "\"\""),
@@ -103,18 +103,13 @@ fn filtered(command: PgCommand, what: &str, out: &mut impl Write) -> Result<()> 
     Ok(())
 }
 
-/// The user-defined types (enums, composites, domains, ranges) of `tables`' columns that
-/// `target` lacks, as the scratch database's type ids with their names.
-pub(crate) fn missing_types(
+/// Which of these type names (as `format_type` writes them, schema-qualified) the target
+/// does not know.
+pub(crate) fn unknown_types(
     target: &SqlClient,
-    scratch: &SqlClient,
-    tables: &[&Table],
-) -> Result<Vec<(u32, String)>> {
-    let mut names: Vec<String> = tables
-        .iter()
-        .flat_map(|t| t.columns.iter())
-        .map(|c| c.type_name.trim_end_matches("[]").to_owned())
-        .collect();
+    names: impl IntoIterator<Item = String>,
+) -> Result<Vec<String>> {
+    let mut names: Vec<String> = names.into_iter().collect();
     names.sort();
     names.dedup();
     if names.is_empty() {
@@ -125,14 +120,28 @@ pub(crate) fn missing_types(
         .map(|n| quote_literal(n))
         .collect::<Vec<_>>()
         .join(", ");
-    let missing: Vec<String> = target
+    Ok(target
         .query(&format!(
             "SET search_path = ''; SELECT n FROM pg_catalog.unnest(ARRAY[{array}]::text[]) n \
              WHERE pg_catalog.to_regtype(n) IS NULL"
         ))?
         .into_iter()
         .filter_map(|r| r.into_iter().next())
-        .collect();
+        .collect())
+}
+
+/// The user-defined types (enums, composites, domains, ranges) of `tables`' columns that
+/// `target` lacks, as the scratch database's type ids with their names.
+pub(crate) fn missing_types(
+    target: &SqlClient,
+    scratch: &SqlClient,
+    tables: &[&Table],
+) -> Result<Vec<(u32, String)>> {
+    let names = tables
+        .iter()
+        .flat_map(|t| t.columns.iter())
+        .map(|c| c.type_name.trim_end_matches("[]").to_owned());
+    let missing = unknown_types(target, names)?;
     if missing.is_empty() {
         return Ok(Vec::new());
     }

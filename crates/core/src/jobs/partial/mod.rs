@@ -1,42 +1,51 @@
 //! The partial restore: chosen tables, or one tenant's rows, or copies in a new schema,
 //! from any backup we can read (plain or custom, any compression, legacy blobs, local
 //! files). The backup is checked and restored like any restore, but into a scratch
-//! database on the target's server (`scratch`); the plan is decided from both catalogs
-//! (`plan`), conditions are checked by PostgreSQL (`condition`), a safety backup of the
-//! affected tables is taken, and then one transaction on the target replaces exactly the
+//! database on the target's server (`jobs::scratch`, the one rehearsals use: it is dropped
+//! even when our process is killed); the plan is decided from both catalogs (`plan`),
+//! conditions are checked by PostgreSQL (`condition`), a safety backup of the affected
+//! tables is taken (`safety`), and then one transaction on the target replaces exactly the
 //! chosen rows (`apply`), with the guarantees of every restore (see `transaction`). A dry
-//! run does all of it but the safety backup, and rolls back.
+//! run does all of it but the safety backup and the sequences, and rolls back. The outcome
+//! carries the choice that rolls the restore back.
 
 mod apply;
 mod catalog;
+mod choice;
 mod condition;
 mod ddl;
 pub mod fk_order;
 mod plan;
 mod request;
-mod scratch;
+mod safety;
 mod script;
 
 pub use request::{
-    OtherTableChange, PartialRestoreOutcome, PartialSelection, TableName, TableOutcome,
-    DEFAULT_TENANT_COLUMN,
+    OtherTableChange, PartialRestoreOutcome, PartialRollback, PartialSelection, SelectionText,
+    TableName, TableOutcome, DEFAULT_TENANT_COLUMN,
 };
 
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::backup::{self, BackupRequest, DumpOptions};
 use super::restore::{checked_copy, open_source, restoring_role, RestoreSource};
+use super::scratch::ScratchDatabase;
 use super::sql_stream::{restore_stream, RestoreInput};
 use super::{Cancel, JobEvent, Phase, Progress};
-use crate::catalog::{BackupKind, BackupName, Compression, DumpFormat, PARTIAL_SAFETY_PREFIX};
+use crate::catalog::{
+    is_partial_safety_backup, BackupKind, BackupName, Compression, DumpFormat,
+    PARTIAL_SAFETY_PREFIX,
+};
 use crate::error::{Error, Result};
-use crate::pg::{quote_literal, DbTarget, Server};
+use crate::pg::{maintenance_target, quote_literal, DbTarget, Server};
 use crate::storage::BlobStore;
 use apply::Apply;
 use catalog::Catalog;
 use plan::{Plan, PlanKind};
-use scratch::Scratch;
 
 /// A partial restore to run.
 #[derive(Debug, Clone)]
@@ -78,15 +87,18 @@ pub async fn run(
     };
     let role = restoring_role(&server, &request.target, progress).await?;
     let (file, expected_sha256, size) = checked_copy(store, source, progress, cancel).await?;
-    let (server_, target, label) = (
-        server.clone(),
-        request.target.clone(),
-        request.source.label(),
-    );
-    let scratch = tokio::task::spawn_blocking(move || Scratch::create(&server_, &target)).await??;
+    let label = request.source.label();
+    let (file, holds) = {
+        let (label, expected, cancel) = (label.clone(), expected_sha256.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || held_tables(file, &label, expected, size, &cancel))
+            .await??
+    };
+    let maintenance = maintenance_target(&request.target);
+    let scratch =
+        tokio::task::spawn_blocking(move || ScratchDatabase::create(&maintenance)).await??;
     let prepared = {
         let (server, scratch_target, selection) =
-            (server.clone(), scratch.target.clone(), selection.clone());
+            (server.clone(), scratch.target().clone(), selection.clone());
         let (target, progress, cancel) = (request.target.clone(), progress.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || {
             let input = RestoreInput {
@@ -98,7 +110,13 @@ pub async fn run(
             let streamed =
                 restore_stream(&server, &scratch_target, input, false, &progress, &cancel)
                     .map_err(|e| scratch_failed(e, &target))?;
-            let prepared = prepare(&server, &target, &scratch_target, &selection)?;
+            let prepared = prepare(
+                &server,
+                &target,
+                &scratch_target,
+                &selection,
+                holds.as_ref(),
+            )?;
             Ok::<_, Error>((streamed, prepared))
         })
         .await
@@ -132,7 +150,7 @@ pub async fn run(
         let (server, target, scratch_target, selection, plan_) = (
             server.clone(),
             request.target.clone(),
-            scratch.target.clone(),
+            scratch.target().clone(),
             selection.clone(),
             plan.clone(),
         );
@@ -153,6 +171,29 @@ pub async fn run(
     };
     drop_scratch(scratch).await;
     let applied = applied?.map_err(|e| super::restore::with_safety(e, safety_backup.clone()))?;
+    let mut notes = plan.notes.clone();
+    let rollback = safety_backup.clone().and_then(|backup| {
+        let changed: Vec<TableName> = applied
+            .other_tables
+            .iter()
+            .filter(|t| t.deleted > 0 || t.updated > 0)
+            .map(|t| TableName::new(&t.schema, &t.name))
+            .collect();
+        let back = safety::rollback(selection, &plan, &changed)?;
+        if !back.whole_tables.is_empty() {
+            let whole: Vec<String> = back.whole_tables.iter().map(ToString::to_string).collect();
+            notes.push(format!(
+                "{} lost rows to --cascade-to-referencing: the roll back restores {} whole \
+                 from the safety backup (changes made there after this restore are undone too)",
+                whole.join(", "),
+                if whole.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        Some(PartialRollback {
+            backup,
+            selection: SelectionText::from(&back),
+        })
+    });
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(source = %request.source.label(), database = %request.target.describe(),
         tables = applied.tables.len(), dry_run = selection.dry_run, safety_backup = ?safety_backup,
@@ -177,8 +218,9 @@ pub async fn run(
             Vec::new()
         },
         safety_backup,
+        rollback,
         restored_as: Some(role),
-        notes: plan.notes,
+        notes,
         bytes: streamed.bytes,
         sha256: streamed.sha256,
         checksum_verified: streamed.checksum_verified,
@@ -210,8 +252,46 @@ fn scratch_failed(error: Error, target: &DbTarget) -> Error {
     }
 }
 
-async fn drop_scratch(scratch: Scratch) {
+async fn drop_scratch(scratch: ScratchDatabase) {
     let _ = tokio::task::spawn_blocking(move || scratch.drop_now()).await;
+}
+
+/// For a partial restore's safety backup (which holds every table's definition but only
+/// the rows of the tables that restore changed): the tables whose rows it holds, read from
+/// the backup itself (its data entries), so that no other table is emptied from it. None
+/// for any other backup. Hands the file back where it was.
+fn held_tables(
+    mut file: File,
+    label: &str,
+    expected_sha256: Option<String>,
+    size: u64,
+    cancel: &Cancel,
+) -> Result<(File, Option<BTreeSet<TableName>>)> {
+    let name = std::path::Path::new(label)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !is_partial_safety_backup(&name) {
+        return Ok((file, None));
+    }
+    let io = |e| Error::io("cannot read", std::path::Path::new(label), e);
+    let at = file.stream_position().map_err(io)?;
+    let input = RestoreInput {
+        reader: file.try_clone().map_err(io)?,
+        label: label.to_owned(),
+        expected_sha256,
+        total: Some(size),
+    };
+    let contents = super::contents::read_contents(input, None, &Progress::none(), cancel)?;
+    file.seek(SeekFrom::Start(at)).map_err(io)?;
+    let held = contents
+        .contents
+        .tables
+        .iter()
+        .filter(|t| t.has_data)
+        .map(|t| TableName::new(&t.schema, &t.name))
+        .collect();
+    Ok((file, Some(held)))
 }
 
 /// Reads both catalogs, decides the plan and has PostgreSQL check every condition on every
@@ -221,11 +301,12 @@ fn prepare(
     target: &DbTarget,
     scratch: &DbTarget,
     selection: &PartialSelection,
+    holds: Option<&BTreeSet<TableName>>,
 ) -> Result<(Plan, Vec<u32>)> {
     let (target_sql, scratch_sql) = (server.sql(target), server.sql(scratch));
     let target_catalog = Catalog::read(&target_sql)?;
     let scratch_catalog = Catalog::read(&scratch_sql)?;
-    let mut plan = plan::build(selection, &target_catalog, &scratch_catalog)?;
+    let mut plan = plan::build(selection, &target_catalog, &scratch_catalog, holds)?;
     let mut missing_types = Vec::new();
     match &mut plan.kind {
         PlanKind::Replace { tables, .. } => {
@@ -259,7 +340,11 @@ fn prepare(
                     condition::check_on(&scratch_sql, &copy.source, copy.partitioned, scope)?;
                 }
             }
-            let unknown = unknown_types(&target_sql, tables.iter().flat_map(|t| &t.columns))?;
+            let names = tables
+                .iter()
+                .flat_map(|t| &t.columns)
+                .map(|c| c.type_name.clone());
+            let unknown = ddl::unknown_types(&target_sql, names)?;
             for copy in tables.iter_mut() {
                 for column in &mut copy.columns {
                     if unknown.contains(&column.type_name) {
@@ -275,32 +360,6 @@ fn prepare(
         }
     }
     Ok((plan, missing_types))
-}
-
-/// Which of these type names the target does not know.
-fn unknown_types<'a>(
-    target: &crate::pg::SqlClient,
-    columns: impl Iterator<Item = &'a catalog::Column>,
-) -> Result<Vec<String>> {
-    let mut names: Vec<String> = columns.map(|c| c.type_name.clone()).collect();
-    names.sort();
-    names.dedup();
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let array = names
-        .iter()
-        .map(|n| quote_literal(n))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(target
-        .query(&format!(
-            "SET search_path = ''; SELECT n FROM pg_catalog.unnest(ARRAY[{array}]::text[]) n \
-             WHERE pg_catalog.to_regtype(n) IS NULL"
-        ))?
-        .into_iter()
-        .filter_map(|r| r.into_iter().next())
-        .collect())
 }
 
 /// A backup of the target's whole schema with the rows of the tables the restore changes
@@ -359,12 +418,6 @@ fn tables_without(server: &Server, target: &DbTarget, keep: &[TableName]) -> Res
     Ok(rows
         .into_iter()
         .filter(|r| r.len() == 2)
-        .map(|r| {
-            format!(
-                "\"{}\".\"{}\"",
-                r[0].replace('"', "\"\""),
-                r[1].replace('"', "\"\"")
-            )
-        })
+        .map(|r| ddl::exact_pattern(&TableName::new(&r[0], &r[1])))
         .collect())
 }

@@ -1,18 +1,21 @@
 //! The plan of a partial restore, decided from the two catalogs before anything changes:
-//! which tables (chosen, or every table with the tenant column), which of their rows (the
-//! scope), which columns travel, by which key rows are matched, in which order tables are
-//! changed (`fk_order`), which rows of other tables must be checked for references that
-//! would dangle, which sequences and materialized views follow, and what is refused up
+//! which tables (chosen, or every table with the tenant column; only those whose rows the
+//! backup holds), which of their rows (the scope), which columns travel, by which key rows
+//! are matched, in which order tables are changed (`fk_order`), which rows of other tables
+//! must be checked for references that would dangle, which tables a
+//! `--cascade-to-referencing` can reach (they go into the safety backup, and the roll back
+//! restores them), which sequences and materialized views follow, and what is refused up
 //! front (a cycle of constraints that cannot be deferred, row-level security that would
 //! hide rows from our role). Pure: the catalogs are read elsewhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalog::{Catalog, Column, Table};
+use super::choice;
 use super::fk_order::{fk_order, FkEdge};
 use super::request::{PartialSelection, TableName};
+use super::safety;
 use crate::error::{Error, Result};
-use crate::pg::{quote_ident, quote_literal};
 
 /// A sequence set to the backup's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,18 @@ pub(crate) struct ReferenceCheck {
     pub parent_columns: Vec<String>,
 }
 
+/// A foreign key between two restored tables that match rows by key (indexes into the
+/// plan's tables): the parent's removed rows that rows staying in the child still reference
+/// are deleted only after the child's rows have been updated, so that no `ON DELETE` action
+/// fires on a row that stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InnerReference {
+    pub child: usize,
+    pub child_columns: Vec<String>,
+    pub parent: usize,
+    pub parent_columns: Vec<String>,
+}
+
 /// A copy of one table of the backup in a new schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CopyPlan {
@@ -76,6 +91,7 @@ pub(crate) enum PlanKind {
         /// Constraints (`schema`, `name`) deferred to the COMMIT.
         deferred: Vec<(String, String)>,
         references: Vec<ReferenceCheck>,
+        inner: Vec<InnerReference>,
         refresh: Vec<TableName>,
     },
     Into {
@@ -93,16 +109,22 @@ pub(crate) struct Plan {
     /// The tables whose rows the safety backup holds: those, and every table they
     /// reference (so the safety backup restores with its foreign keys intact).
     pub safety_data: Vec<TableName>,
+    /// Tables outside the chosen rows whose rows `--cascade-to-referencing` may delete or
+    /// change: the rows outside the restore that reference removed rows, and whatever their
+    /// `ON DELETE` rules reach from there.
+    pub reached: Vec<TableName>,
 }
 
 /// Decides the plan; `target` is the database restored into, `backup` the scratch copy of
-/// the backup.
+/// the backup; `holds`, for a backup that holds the rows of only some tables (a partial
+/// restore's safety backup), which ones.
 pub(crate) fn build(
     selection: &PartialSelection,
     target: &Catalog,
     backup: &Catalog,
+    holds: Option<&BTreeSet<TableName>>,
 ) -> Result<Plan> {
-    let chosen = chosen_tables(selection, target, backup)?;
+    let chosen = choice::chosen_tables(selection, target, backup, holds)?;
     let mut notes = Vec::new();
     if let Some(schema) = &selection.into_schema {
         let tables = copies(selection, schema, &chosen, backup);
@@ -114,6 +136,7 @@ pub(crate) fn build(
             notes,
             safety_tables: Vec::new(),
             safety_data: Vec::new(),
+            reached: Vec::new(),
         });
     }
     let mut plans = Vec::new();
@@ -169,9 +192,12 @@ pub(crate) fn build(
         .filter(|p| !p.create)
         .map(|p| p.name.clone())
         .collect();
-    if selection.cascade_to_referencing {
-        safety_tables.extend(references.iter().map(|r| r.child.clone()));
-    }
+    let reached = if selection.cascade_to_referencing {
+        safety::cascade_reach(&references, target)
+    } else {
+        BTreeSet::new()
+    };
+    safety_tables.extend(reached.iter().cloned());
     let mut refresh = Vec::new();
     for view in &target.materialized_views {
         if !view.tables.iter().any(|t| index.contains_key(t)) {
@@ -191,12 +217,18 @@ pub(crate) fn build(
         for t in &target.tables {
             let name = t.table_name();
             if t.column(selection.tenant_column()).is_some() && !index.contains_key(&name) {
+                let why = if backup.table(&name).is_some() {
+                    "the backup holds none of its rows"
+                } else {
+                    "it is not in the backup"
+                };
                 notes.push(format!(
-                    "{name} has the tenant column but is not in the backup: left as it is"
+                    "{name} has the tenant column but {why}: left as it is"
                 ));
             }
         }
     }
+    let inner = inner_references(&plans, &index, target);
     let mut ordered: Vec<Option<TablePlan>> = plans.into_iter().map(Some).collect();
     let tables: Vec<TablePlan> = order
         .insert
@@ -217,90 +249,50 @@ pub(crate) fn build(
             r
         })
         .collect();
-    let safety_data = with_parents(&safety_tables, target);
+    let inner = inner
+        .into_iter()
+        .map(|mut r| {
+            r.parent = position[&r.parent];
+            r.child = position[&r.child];
+            r
+        })
+        .collect();
+    let safety_data = safety::with_parents(&safety_tables, target);
     Ok(Plan {
         kind: PlanKind::Replace {
             tables,
             deferred,
             references,
+            inner,
             refresh,
         },
         notes,
         safety_tables: safety_tables.into_iter().collect(),
         safety_data,
+        reached: reached.into_iter().collect(),
     })
 }
 
-/// `tables` and every table they reference, directly or not.
-fn with_parents(tables: &BTreeSet<TableName>, catalog: &Catalog) -> Vec<TableName> {
-    let mut all = tables.clone();
-    let mut todo: Vec<TableName> = tables.iter().cloned().collect();
-    while let Some(child) = todo.pop() {
-        for fk in catalog.foreign_keys.iter().filter(|fk| fk.child() == child) {
-            if all.insert(fk.parent()) {
-                todo.push(fk.parent());
-            }
-        }
-    }
-    all.into_iter().collect()
-}
-
-/// The tables the selection names, or every table of the backup with the tenant column,
-/// or (for copies into a new schema without either) every table of the backup.
-fn chosen_tables(
-    selection: &PartialSelection,
+/// The foreign keys of the target between two restored tables that both match rows by key.
+fn inner_references(
+    plans: &[TablePlan],
+    index: &BTreeMap<TableName, usize>,
     target: &Catalog,
-    backup: &Catalog,
-) -> Result<Vec<TableName>> {
-    let column = selection.tenant_column();
-    let has_tenant = |t: &Table| t.column(column).is_some_and(|c| !c.generated);
-    if !selection.tables.is_empty() {
-        for name in &selection.tables {
-            let Some(table) = backup.table(name) else {
-                let hint = if target.table(name).is_some() {
-                    "it is in the database but not in the backup"
-                } else {
-                    "no such table in the backup (partitions are restored through their \
-                     partitioned table; views and materialized views are not tables)"
-                };
-                return Err(Error::InvalidInput(format!(
-                    "cannot restore {name}: {hint}"
-                )));
-            };
-            if selection.tenant.is_some() && !has_tenant(table) {
-                return Err(Error::InvalidInput(format!(
-                    "{name} has no column {column}, so it holds no tenant's rows; leave it out, \
-                     or restore it with --where"
-                )));
-            }
-        }
-        return Ok(selection.tables.clone());
-    }
-    let all = backup
-        .tables
+) -> Vec<InnerReference> {
+    target
+        .foreign_keys
         .iter()
-        .filter(|t| selection.tenant.is_none() || has_tenant(t))
-        .map(Table::table_name)
-        .collect::<Vec<_>>();
-    if all.is_empty() {
-        return Err(Error::InvalidInput(match selection.tenant {
-            Some(_) => format!("no table of the backup has a column {column}"),
-            None => "the backup holds no table".to_owned(),
-        }));
-    }
-    Ok(all)
-}
-
-/// The rows a table's restore covers.
-fn scope_of(selection: &PartialSelection) -> Option<String> {
-    if let Some(tenant) = &selection.tenant {
-        return Some(format!(
-            "{} = {}",
-            quote_ident(selection.tenant_column()),
-            quote_literal(tenant)
-        ));
-    }
-    selection.where_sql.clone()
+        .filter_map(|fk| {
+            let (&child, &parent) = (index.get(&fk.child())?, index.get(&fk.parent())?);
+            let keyed = |p: &TablePlan| !p.create && p.key.is_some();
+            (keyed(&plans[child]) && keyed(&plans[parent])).then(|| InnerReference {
+                child,
+                child_columns: fk.child_columns.clone(),
+                parent,
+                parent_columns: fk.parent_columns.clone(),
+            })
+        })
+        .collect()
 }
 
 fn table_plan(
@@ -311,7 +303,7 @@ fn table_plan(
     notes: &mut Vec<String>,
 ) -> Result<TablePlan> {
     let from = backup.table(name).expect("chosen from the backup");
-    let scope = scope_of(selection);
+    let scope = choice::scope_of(selection, name);
     let Some(into) = target.table(name) else {
         let columns: Vec<String> = from
             .columns
@@ -332,7 +324,10 @@ fn table_plan(
             quiet_triggers: from.triggers > 0,
         });
     };
-    if selection.tenant.is_some() && into.column(selection.tenant_column()).is_none() {
+    if scope.is_some()
+        && selection.tenant.is_some()
+        && into.column(selection.tenant_column()).is_none()
+    {
         return Err(Error::InvalidInput(format!(
             "{name} has no column {} in the database (the backup's has): restore it with \
              --table alone, or --into-schema",
@@ -509,7 +504,6 @@ fn copies(
     for name in chosen {
         *seen.entry(name.name.as_str()).or_default() += 1;
     }
-    let scope = scope_of(selection);
     chosen
         .iter()
         .filter_map(|name| {
@@ -524,7 +518,7 @@ fn copies(
                 partitioned: table.kind == "p",
                 copy: TableName::new(schema, &copy_name),
                 columns: table.columns.clone(),
-                scope: scope.clone(),
+                scope: choice::scope_of(selection, name),
             })
         })
         .collect()

@@ -1,7 +1,8 @@
 //! What a partial restore is asked to do: which tables (`TableName`, parsed from
 //! `SCHEMA.TABLE` as PostgreSQL reads names), which rows (one tenant's, or a `--where`
-//! condition's), and where to (the tables themselves, or copies in a new schema); and what
-//! it reports per table.
+//! condition's), and where to (the tables themselves, or copies in a new schema); the same
+//! choice as the front ends receive it (`SelectionText`, read here once for all three); and
+//! what it reports per table, with the choice that rolls it back.
 
 use std::fmt;
 
@@ -128,6 +129,9 @@ fn display_ident(ident: &str) -> String {
 pub struct PartialSelection {
     /// The tables to restore; none with a tenant: every table with the tenant column.
     pub tables: Vec<TableName>,
+    /// Tables restored whole (every row), beside a tenant's or a condition's rows of the
+    /// others: a roll back uses them for the tables `--cascade-to-referencing` reached.
+    pub whole_tables: Vec<TableName>,
     /// Restore only this tenant's rows.
     pub tenant: Option<String>,
     /// The tenant column (default `tenant_id`).
@@ -143,10 +147,20 @@ pub struct PartialSelection {
     pub dry_run: bool,
 }
 
+/// Whether a choice asks for part of a backup (else a restore is a full one): the one rule,
+/// for the parsed selection and the text the front ends receive alike.
+fn asks_for_part(tables: bool, tenant: bool, into_schema: bool) -> bool {
+    tables || tenant || into_schema
+}
+
 impl PartialSelection {
     /// Whether anything partial was asked for (else a restore is a full one).
     pub fn is_partial(&self) -> bool {
-        !self.tables.is_empty() || self.tenant.is_some() || self.into_schema.is_some()
+        asks_for_part(
+            !self.tables.is_empty() || !self.whole_tables.is_empty(),
+            self.tenant.is_some(),
+            self.into_schema.is_some(),
+        )
     }
 
     pub fn tenant_column(&self) -> &str {
@@ -180,6 +194,17 @@ impl PartialSelection {
                  no existing rows",
             );
         }
+        if !self.whole_tables.is_empty() {
+            if self.tenant.is_none() && self.where_sql.is_none() {
+                return invalid(
+                    "--whole-table goes beside --tenant or --where; without them every --table \
+                     is restored whole already",
+                );
+            }
+            if self.into_schema.is_some() {
+                return invalid("--whole-table has nothing to do with --into-schema");
+            }
+        }
         if let Some(tenant) = &self.tenant {
             if tenant.trim().is_empty() || tenant.len() > TENANT_MAX {
                 return invalid("a tenant id has 1 to 256 characters");
@@ -196,7 +221,7 @@ impl PartialSelection {
             }
         }
         let mut seen = std::collections::BTreeSet::new();
-        for table in &self.tables {
+        for table in self.tables.iter().chain(&self.whole_tables) {
             if !seen.insert(table) {
                 return Err(Error::InvalidInput(format!("{table} is chosen twice")));
             }
@@ -212,6 +237,99 @@ fn check_identifier(what: &str, name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A partial restore's choice as the front ends receive it (the server's restore body, the
+/// desktop's input, the CLI's arguments): table names as typed. `selection` reads it, the
+/// same way for all three.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SelectionText {
+    /// `schema.table` names.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// `schema.table` names restored whole beside a tenant's or a condition's rows.
+    #[serde(default)]
+    pub whole_tables: Vec<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub tenant_column: Option<String>,
+    #[serde(rename = "where", default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub where_sql: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub into_schema: Option<String>,
+    #[serde(default)]
+    pub cascade_to_referencing: bool,
+    /// Report what would change; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl SelectionText {
+    /// Whether part of a backup is asked for (else a restore is a full one).
+    pub fn is_partial(&self) -> bool {
+        asks_for_part(
+            !self.tables.is_empty() || !self.whole_tables.is_empty(),
+            self.tenant.is_some(),
+            self.into_schema.is_some(),
+        )
+    }
+
+    /// The selection: names read as PostgreSQL reads them, then checked.
+    pub fn selection(&self) -> Result<PartialSelection> {
+        let names = |list: &[String]| {
+            list.iter()
+                .map(|t| TableName::parse(t))
+                .collect::<Result<Vec<_>>>()
+        };
+        let selection = PartialSelection {
+            tables: names(&self.tables)?,
+            whole_tables: names(&self.whole_tables)?,
+            tenant: self.tenant.clone(),
+            tenant_column: self.tenant_column.clone(),
+            where_sql: self.where_sql.clone(),
+            into_schema: self.into_schema.clone(),
+            cascade_to_referencing: self.cascade_to_referencing,
+            dry_run: self.dry_run,
+        };
+        selection.check()?;
+        Ok(selection)
+    }
+}
+
+impl From<&PartialSelection> for SelectionText {
+    /// The names as PostgreSQL prints them, which `selection` reads back exactly.
+    fn from(s: &PartialSelection) -> Self {
+        let names = |list: &[TableName]| list.iter().map(ToString::to_string).collect();
+        SelectionText {
+            tables: names(&s.tables),
+            whole_tables: names(&s.whole_tables),
+            tenant: s.tenant.clone(),
+            tenant_column: s.tenant_column.clone(),
+            where_sql: s.where_sql.clone(),
+            into_schema: s.into_schema.clone(),
+            cascade_to_referencing: s.cascade_to_referencing,
+            dry_run: s.dry_run,
+        }
+    }
+}
+
+/// How to undo a partial restore: its safety backup, restored with this choice. Decided by
+/// the engine (the front ends show it, never work it out again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PartialRollback {
+    pub backup: BackupName,
+    /// The same rows of the tables the restore changed; whole, the tables its
+    /// `--cascade-to-referencing` deletions reached outside the chosen rows.
+    pub selection: SelectionText,
 }
 
 /// What happened (or, in a dry run, would happen) to one table.
@@ -231,7 +349,8 @@ pub struct TableOutcome {
     pub unchanged: u64,
     /// The table was missing and was created from the backup.
     pub created: bool,
-    /// Sequences set to the backup's values (`schema.name = value`).
+    /// Sequences set (in a dry run: that would be set) to the backup's values, never
+    /// lower than they are (`schema.name = value`).
     pub sequences: Vec<String>,
 }
 
@@ -273,6 +392,9 @@ pub struct PartialRestoreOutcome {
     pub safety_backup: Option<BackupName>,
     /// The tables whose data the safety backup holds.
     pub safety_tables: Vec<TableName>,
+    /// How to roll the restore back (none without a safety backup).
+    #[serde(default)]
+    pub rollback: Option<PartialRollback>,
     pub restored_as: Option<RoleInfo>,
     /// Things worth knowing (columns only one side has, triggers that did not fire, …).
     pub notes: Vec<String>,
@@ -321,6 +443,37 @@ mod tests {
         assert_eq!(TableName::parse(&odd.to_string()).unwrap(), odd);
         assert_eq!(odd.sql(), "\"Mixed Case\".\"t\"\"x\"");
         assert_eq!(TableName::new("app", "sets").to_string(), "app.sets");
+    }
+
+    /// The text the front ends receive reads back into the same selection, odd names
+    /// included; whether it asks for part of a backup is one rule for both.
+    #[test]
+    fn selection_text_reads_back_what_it_was_made_from() {
+        let selection = PartialSelection {
+            tables: vec![
+                TableName::new("Mixed Case", "t\"x"),
+                TableName::new("app", "sets"),
+            ],
+            whole_tables: vec![TableName::new("public", "audit")],
+            tenant: Some("b".into()),
+            cascade_to_referencing: true,
+            ..Default::default()
+        };
+        let text = SelectionText::from(&selection);
+        assert_eq!(text.tables, vec!["\"Mixed Case\".\"t\"\"x\"", "app.sets"]);
+        assert!(text.is_partial());
+        assert_eq!(text.selection().unwrap(), selection);
+        let json = serde_json::to_value(&text).unwrap();
+        assert_eq!(json["wholeTables"][0], "public.audit");
+        let back: SelectionText = serde_json::from_value(json).unwrap();
+        assert_eq!(back, text);
+        assert!(!SelectionText::default().is_partial());
+        assert!(SelectionText::default().selection().is_err());
+        let bad = SelectionText {
+            tables: vec!["a.b.c".into()],
+            ..Default::default()
+        };
+        assert!(bad.selection().is_err());
     }
 
     #[test]
@@ -386,6 +539,24 @@ mod tests {
             },
             PartialSelection {
                 tables: vec![table[0].clone(), table[0].clone()],
+                ..Default::default()
+            },
+            // Whole tables only beside a tenant or a condition, never twice, not as copies.
+            PartialSelection {
+                tables: table.clone(),
+                whole_tables: vec![TableName::new("public", "u")],
+                ..Default::default()
+            },
+            PartialSelection {
+                tables: table.clone(),
+                whole_tables: table.clone(),
+                tenant: Some("b".into()),
+                ..Default::default()
+            },
+            PartialSelection {
+                whole_tables: table.clone(),
+                tenant: Some("b".into()),
+                into_schema: Some("x".into()),
                 ..Default::default()
             },
         ];

@@ -8,10 +8,12 @@
 //!
 //! Rows are matched by key: rows of the scope that the backup lacks are deleted (children
 //! first), rows that differ are updated, rows the target lacks are inserted (parents first),
-//! and identical rows are left alone. So foreign keys into unchanged rows never see them
-//! vanish, and the report can say what was left as it was.
+//! and identical rows are left alone. A removed row that a staying row still references is
+//! deleted only after that row was updated to its backup values, so no `ON DELETE` rule
+//! fires on a row that stays. Foreign keys into unchanged rows never see them vanish, and
+//! the report can say what was left as it was.
 
-use super::plan::{CopyPlan, ReferenceCheck, TablePlan};
+use super::plan::{CopyPlan, InnerReference, ReferenceCheck, TablePlan};
 use super::request::TableName;
 use crate::pg::{quote_ident, quote_literal};
 
@@ -239,8 +241,10 @@ pub(super) fn reference_check(
     )
 }
 
-/// Deletes table `i`'s rows the backup lacks (by key), or its whole scope (no key).
-pub(super) fn delete(i: usize, table: &TablePlan) -> String {
+/// Deletes table `i`'s rows the backup lacks (by key), or its whole scope (no key); with
+/// `keep`, not those rows that staying rows still reference (`still_referenced`): they go
+/// in a second `delete` after the updates.
+pub(super) fn delete(i: usize, table: &TablePlan, keep: Option<&str>) -> String {
     let target = from(&table.name, table.partitioned);
     let filter = match &table.key {
         Some(key) => format!(
@@ -250,10 +254,48 @@ pub(super) fn delete(i: usize, table: &TablePlan) -> String {
         ),
         None => condition(table.scope.as_deref()),
     };
+    let keep = keep
+        .map(|k| format!("\n AND NOT ({k})"))
+        .unwrap_or_default();
     format!(
-        "WITH rythm_d AS (DELETE FROM {target} WHERE {filter} RETURNING 1)\n\
+        "WITH rythm_d AS (DELETE FROM {target} WHERE {filter}{keep} RETURNING 1)\n\
          INSERT INTO pg_temp.rythm_counts SELECT {i}, 'deleted', pg_catalog.count(*), NULL FROM rythm_d;\n"
     )
+}
+
+/// The condition, on a row of `tables[parent]`, that a row of a restored child which stays
+/// (its key is among the backup's rows) references it through one of `inner`; none when no
+/// such reference exists.
+pub(super) fn still_referenced(
+    parent: usize,
+    tables: &[TablePlan],
+    inner: &[InnerReference],
+) -> Option<String> {
+    let parent_table = &tables[parent];
+    let tests: Vec<String> = inner
+        .iter()
+        .filter(|r| r.parent == parent)
+        .filter_map(|r| {
+            let child = &tables[r.child];
+            let key = child.key.as_ref()?;
+            let alias = |c: &String| format!("rythm_k.{}", quote_ident(c));
+            Some(format!(
+                "EXISTS (SELECT 1 FROM {} AS rythm_k JOIN {} AS rythm_s ON ({}) = ({}) \
+                 WHERE ({}) = ({}))",
+                from(&child.name, child.partitioned),
+                stage(r.child),
+                list(key.iter().map(alias)),
+                list(stage_columns_of(child, key)),
+                list(r.child_columns.iter().map(alias)),
+                list(
+                    r.parent_columns
+                        .iter()
+                        .map(|c| qualified(&parent_table.name, c))
+                ),
+            ))
+        })
+        .collect();
+    (!tests.is_empty()).then(|| tests.join(" OR "))
 }
 
 /// Updates the rows of table `i`'s scope whose values differ from the backup's.
@@ -317,23 +359,29 @@ pub(super) fn insert(i: usize, table: &TablePlan) -> String {
     )
 }
 
-/// Sequences owned by table `i`: the backup's values when the whole table is restored;
-/// never lowered when only some rows are (other rows have used values since).
-pub(super) fn sequences(i: usize, table: &TablePlan) -> String {
+/// Sequences owned by table `i`: the backup's values, never lower than they are. `setval`
+/// is not undone by a rollback, so a value set here stays even when the transaction fails:
+/// raised only, it can never hand out an id that live rows already use (after a whole table
+/// was restored, the next ids merely skip the values it had used). A dry run reports the
+/// value and sets nothing.
+pub(super) fn sequences(i: usize, table: &TablePlan, dry_run: bool) -> String {
     let mut sql = String::new();
     for set in &table.sequences {
-        let name = quote_literal(&set.sequence.sql());
-        let value = match table.scope {
-            None => set.value.to_string(),
-            Some(_) => format!(
-                "GREATEST({}, (SELECT last_value FROM {}))",
-                set.value,
-                set.sequence.sql()
-            ),
+        let value = format!(
+            "GREATEST({}, (SELECT last_value FROM {}))",
+            set.value,
+            set.sequence.sql()
+        );
+        let value = if dry_run {
+            value
+        } else {
+            format!(
+                "pg_catalog.setval({}, {value}, true)",
+                quote_literal(&set.sequence.sql())
+            )
         };
         sql.push_str(&format!(
-            "INSERT INTO pg_temp.rythm_counts SELECT {i}, 'sequence', \
-             pg_catalog.setval({name}, {value}, true), {};\n",
+            "INSERT INTO pg_temp.rythm_counts SELECT {i}, 'sequence', {value}, {};\n",
             quote_literal(&set.sequence.to_string())
         ));
     }

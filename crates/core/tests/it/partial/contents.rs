@@ -24,16 +24,24 @@ async fn contents_of(
 /// Every listed table's count equals the database's.
 /// Every table's count is the database's own; `source` says where it came from (recorded at
 /// backup time in pg_dump's snapshot, for our stored backups; counted from the dump's rows
-/// otherwise).
+/// otherwise). A partitioned table holds no rows of its own (its partitions do), so nothing
+/// is recorded for it: its count of 0 is always counted.
 fn counts_match(db: &TestDb, contents: &BackupContents, source: RowsSource) {
     assert!(!contents.contents.tables.is_empty());
     for table in &contents.contents.tables {
-        let actual = db.query(&format!(
-            "SELECT count(*) FROM ONLY {}.{}",
-            quote_ident(&table.schema),
-            quote_ident(&table.name)
-        ))[0][0]
-            .clone();
+        let row =
+            db.query(&format!(
+            "SELECT count(*), (SELECT relkind::text FROM pg_class WHERE oid = '{0}'::regclass) \
+             FROM ONLY {0}",
+            format!("{}.{}", quote_ident(&table.schema), quote_ident(&table.name))
+        ));
+        let (actual, kind) = (row[0][0].clone(), row[0][1].clone());
+        let source = if kind == "p" {
+            RowsSource::Counted
+        } else {
+            source
+        };
+        assert!(table.has_data, "{}.{}", table.schema, table.name);
         assert_eq!(
             table.rows.to_string(),
             actual,

@@ -31,7 +31,16 @@ async fn hostile_where_values_are_refused_before_anything_changes() {
          CREATE FUNCTION public.bump() RETURNS boolean LANGUAGE plpgsql AS
            $$ BEGIN INSERT INTO side_effects DEFAULT VALUES; RETURN true; END $$;
          CREATE FUNCTION public.looks_stable() RETURNS boolean LANGUAGE sql STABLE AS
-           $$ SELECT true $$;",
+           $$ SELECT true $$;
+         -- A view hides what it calls until a query runs it.
+         CREATE VIEW public.sneaky AS SELECT user_id FROM users WHERE public.bump();
+         -- A row comparison keeps its operators in a list of their own.
+         CREATE FUNCTION public.uuid_lt_bump(uuid, uuid) RETURNS boolean LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO side_effects DEFAULT VALUES; RETURN $1 < $2; END $$;
+         CREATE OPERATOR public.<<< (LEFTARG = uuid, RIGHTARG = uuid,
+           FUNCTION = public.uuid_lt_bump);
+         CREATE OPERATOR CLASS public.sneaky_uuid_ops FOR TYPE uuid USING btree AS
+           OPERATOR 1 public.<<<, FUNCTION 1 uuid_cmp(uuid, uuid);",
     );
     let engine = engine_for(&db, StoreKind::Local, DumpFormat::Plain);
     let name = backup(&engine).await;
@@ -52,6 +61,8 @@ async fn hostile_where_values_are_refused_before_anything_changes() {
         "pg_terminate_backend(pg_backend_pid())",
         "random() < 0.5",
         "EXISTS (SELECT 1 FROM users FOR UPDATE)",
+        "user_id IN (SELECT user_id FROM public.sneaky)",
+        "(user_id, session_id) OPERATOR(public.<<<) (user_id, session_id)",
         "no_such_column = 1",
         "42",
     ] {

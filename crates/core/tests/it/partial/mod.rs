@@ -6,6 +6,8 @@
 
 mod contents;
 mod hostile;
+mod order;
+mod safety;
 mod tables;
 mod tenant;
 
@@ -119,12 +121,18 @@ pub fn table<'a>(outcome: &'a PartialRestoreOutcome, name: &str) -> &'a TableOut
         .unwrap_or_else(|| panic!("{name} not in {outcome:#?}"))
 }
 
-/// No scratch database of a partial restore is left on the server.
+/// No scratch database of a partial restore is left on the server. They are the
+/// rehearsals' kind (`rythm_verify_…`, each guarded by a lease session while its job runs):
+/// none may be left without its lease, that is, by a job that has ended. (Tests running in
+/// parallel have theirs, with their leases.)
 pub fn no_scratch_left(db: &TestDb) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let left =
-            db.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'rythm\\_partial\\_%'");
+        let left = db.query(
+            "SELECT count(*) FROM pg_database d WHERE datname LIKE 'rythm\\_verify\\_%' \
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+               WHERE a.application_name = 'rythm-verify-lease-' || substr(d.datname, 14))",
+        );
         if left[0][0] == "0" {
             return;
         }

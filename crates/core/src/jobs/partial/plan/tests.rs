@@ -74,7 +74,7 @@ fn replace(plan: &Plan) -> (&[TablePlan], &[ReferenceCheck], &[TableName]) {
 
 #[test]
 fn a_tenant_is_every_table_with_the_column_parents_first() {
-    let plan = build(&tenant("b'x"), &rythm(), &rythm()).unwrap();
+    let plan = build(&tenant("b'x"), &rythm(), &rythm(), None).unwrap();
     let (tables, references, refresh) = replace(&plan);
     let names: Vec<&str> = tables.iter().map(|t| t.name.name.as_str()).collect();
     assert_eq!(names, vec!["tenants", "users", "sessions"]);
@@ -115,7 +115,7 @@ fn chosen_tables_check_only_references_from_outside() {
         ],
         ..PartialSelection::default()
     };
-    let plan = build(&selection, &rythm(), &rythm()).unwrap();
+    let plan = build(&selection, &rythm(), &rythm(), None).unwrap();
     let (tables, references, _) = replace(&plan);
     assert_eq!(tables[0].name.name, "users");
     assert!(tables.iter().all(|t| t.scope.is_none()));
@@ -133,7 +133,7 @@ fn row_level_security_that_would_hide_rows_is_refused_up_front() {
             t.force_rls = true;
         }
     }
-    let refused = build(&tenant("b"), &target, &rythm())
+    let refused = build(&tenant("b"), &target, &rythm(), None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -141,17 +141,17 @@ fn row_level_security_that_would_hide_rows_is_refused_up_front() {
         "{refused}"
     );
     target.role.bypass_rls = true;
-    build(&tenant("b"), &target, &rythm()).unwrap();
+    build(&tenant("b"), &target, &rythm(), None).unwrap();
     // Not forced, the owner is not subject to the policies; another role is.
     target.role.bypass_rls = false;
     for t in &mut target.tables {
         t.force_rls = false;
     }
-    build(&tenant("b"), &target, &rythm()).unwrap();
+    build(&tenant("b"), &target, &rythm(), None).unwrap();
     for t in &mut target.tables {
         t.owned = false;
     }
-    assert!(build(&tenant("b"), &target, &rythm()).is_err());
+    assert!(build(&tenant("b"), &target, &rythm(), None).is_err());
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn missing_tables_are_created_and_column_differences_noted() {
             generated: false,
             identity: String::new(),
         });
-    let plan = build(&tenant("b"), &target, &rythm()).unwrap();
+    let plan = build(&tenant("b"), &target, &rythm(), None).unwrap();
     let (tables, _, _) = replace(&plan);
     let sessions = tables.iter().find(|t| t.name.name == "sessions").unwrap();
     assert!(sessions.create);
@@ -195,7 +195,7 @@ fn names_outside_the_backup_and_tables_without_the_column_are_refused() {
         tables: vec![TableName::new("public", "nope")],
         ..PartialSelection::default()
     };
-    assert!(build(&unknown, &rythm(), &rythm())
+    assert!(build(&unknown, &rythm(), &rythm(), None)
         .unwrap_err()
         .to_string()
         .contains("public.nope"));
@@ -203,13 +203,15 @@ fn names_outside_the_backup_and_tables_without_the_column_are_refused() {
         tables: vec![TableName::new("public", "exercises")],
         ..tenant("b")
     };
-    let refused = build(&global, &rythm(), &rythm()).unwrap_err().to_string();
+    let refused = build(&global, &rythm(), &rythm(), None)
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("no column tenant_id"), "{refused}");
     let none = PartialSelection {
         tenant_column: Some("org_id".into()),
         ..tenant("b")
     };
-    assert!(build(&none, &rythm(), &rythm()).is_err());
+    assert!(build(&none, &rythm(), &rythm(), None).is_err());
 }
 
 #[test]
@@ -218,7 +220,7 @@ fn tables_without_a_key_are_replaced_whole() {
         tables: vec![TableName::new("public", "audit")],
         ..PartialSelection::default()
     };
-    let plan = build(&selection, &rythm(), &rythm()).unwrap();
+    let plan = build(&selection, &rythm(), &rythm(), None).unwrap();
     let (tables, _, _) = replace(&plan);
     assert_eq!(tables[0].key, None);
     assert!(plan.notes.iter().any(|n| n.contains("no primary key")));
@@ -238,7 +240,7 @@ fn copies_keep_clashing_names_apart() {
         into_schema: Some("restored".into()),
         ..PartialSelection::default()
     };
-    let plan = build(&selection, &rythm(), &backup).unwrap();
+    let plan = build(&selection, &rythm(), &backup, None).unwrap();
     let PlanKind::Into { schema, tables } = &plan.kind else {
         panic!("{plan:?}")
     };
@@ -246,4 +248,144 @@ fn copies_keep_clashing_names_apart() {
     let copies: Vec<String> = tables.iter().map(|t| t.copy.to_string()).collect();
     assert_eq!(copies, vec!["restored.public_users", "restored.auth_users"]);
     assert!(plan.safety_tables.is_empty());
+}
+
+/// `rythm()` with `audit_notes` (no tenant column, no key) hanging off `audit` by ON DELETE
+/// CASCADE: rows a `--cascade-to-referencing` removes from audit take theirs along.
+fn with_audit_notes() -> Catalog {
+    let mut catalog = rythm();
+    catalog
+        .tables
+        .push(serde_json::from_value(table("audit_notes", &["user_id", "note"], &[])).unwrap());
+    let mut cascade = fk(
+        "audit_notes_fk",
+        "audit_notes",
+        "user_id",
+        "audit",
+        "user_id",
+    );
+    cascade["on_delete"] = json!("c");
+    catalog
+        .foreign_keys
+        .push(serde_json::from_value(cascade).unwrap());
+    catalog
+}
+
+#[test]
+fn cascades_reach_into_the_safety_backup_and_the_roll_back() {
+    let target = with_audit_notes();
+    let selection = PartialSelection {
+        cascade_to_referencing: true,
+        ..tenant("b")
+    };
+    let plan = build(&selection, &target, &rythm(), None).unwrap();
+    let reached: Vec<&str> = plan.reached.iter().map(|t| t.name.as_str()).collect();
+    // audit's rows are deleted by the restore itself, audit_notes' by audit's rule; the
+    // restored tables' own rows outside the tenant are checked too.
+    assert_eq!(reached, vec!["audit", "audit_notes", "sessions", "users"]);
+    let safety: Vec<&str> = plan.safety_tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        safety,
+        vec!["audit", "audit_notes", "sessions", "tenants", "users"]
+    );
+    // The roll back: the same tenant's rows of the restored tables, and whole the tables
+    // outside them that really lost rows.
+    let changed = [
+        TableName::new("public", "audit"),
+        TableName::new("public", "audit_notes"),
+    ];
+    let back = super::super::safety::rollback(&selection, &plan, &changed).unwrap();
+    let names = |l: &[TableName]| l.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&back.tables), vec!["tenants", "users", "sessions"]);
+    assert_eq!(names(&back.whole_tables), vec!["audit", "audit_notes"]);
+    assert_eq!(back.tenant.as_deref(), Some("b"));
+    assert!(!back.cascade_to_referencing && !back.dry_run);
+    back.check().unwrap();
+    // Tables the cascade could have reached but did not change are left alone.
+    let quiet = super::super::safety::rollback(&selection, &plan, &changed[..1]).unwrap();
+    assert_eq!(names(&quiet.whole_tables), vec!["audit"]);
+    // Without a tenant or condition, every table comes back whole.
+    let whole = PartialSelection {
+        tables: vec![TableName::new("public", "users")],
+        cascade_to_referencing: true,
+        ..PartialSelection::default()
+    };
+    let plan = build(&whole, &target, &rythm(), None).unwrap();
+    let back = super::super::safety::rollback(&whole, &plan, &changed).unwrap();
+    assert_eq!(names(&back.tables), vec!["users", "audit", "audit_notes"]);
+    assert!(back.whole_tables.is_empty() && back.tenant.is_none());
+}
+
+#[test]
+fn references_between_restored_tables_are_known_to_the_deletes() {
+    let plan = build(&tenant("b"), &rythm(), &rythm(), None).unwrap();
+    let PlanKind::Replace { tables, inner, .. } = &plan.kind else {
+        panic!("{plan:?}")
+    };
+    let mut pairs: Vec<(&str, &str)> = inner
+        .iter()
+        .map(|r| {
+            (
+                tables[r.child].name.name.as_str(),
+                tables[r.parent].name.name.as_str(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(pairs, vec![("sessions", "users"), ("users", "tenants")]);
+}
+
+/// A partial restore's safety backup holds only some tables' rows: a tenant takes only
+/// those, and a table outside them is refused instead of being emptied.
+#[test]
+fn a_backup_holding_some_tables_rows_restores_only_those() {
+    let holds: BTreeSet<TableName> = [
+        TableName::new("public", "tenants"),
+        TableName::new("public", "users"),
+    ]
+    .into();
+    let plan = build(&tenant("b"), &rythm(), &rythm(), Some(&holds)).unwrap();
+    let (tables, _, _) = replace(&plan);
+    let names: Vec<&str> = tables.iter().map(|t| t.name.name.as_str()).collect();
+    assert_eq!(names, vec!["tenants", "users"]);
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("public.sessions") && n.contains("holds none of its rows")),
+        "{:?}",
+        plan.notes
+    );
+    let outside = PartialSelection {
+        tables: vec![TableName::new("public", "sessions")],
+        ..PartialSelection::default()
+    };
+    let refused = build(&outside, &rythm(), &rythm(), Some(&holds))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("public.sessions") && refused.contains("public.tenants, public.users"),
+        "{refused}"
+    );
+}
+
+/// Beside a tenant, a table chosen whole needs no tenant column and is restored entirely.
+#[test]
+fn whole_tables_beside_a_tenant_have_no_scope() {
+    let selection = PartialSelection {
+        tables: vec![TableName::new("public", "users")],
+        whole_tables: vec![TableName::new("public", "audit")],
+        ..tenant("b")
+    };
+    let plan = build(&selection, &rythm(), &rythm(), None).unwrap();
+    let (tables, _, _) = replace(&plan);
+    let scope = |n: &str| {
+        tables
+            .iter()
+            .find(|t| t.name.name == n)
+            .unwrap()
+            .scope
+            .clone()
+    };
+    assert_eq!(scope("users").as_deref(), Some("\"tenant_id\" = 'b'"));
+    assert_eq!(scope("audit"), None);
 }
