@@ -150,6 +150,14 @@ fn an_api_profile_signs_in_lists_and_creates_through_the_ui() {
         app.click(&id("schedule-enabled"));
     }
     app.type_text(&id("schedule-retention"), "14");
+    // Our server rehearses scheduled backups when asked (off by default without a scratch
+    // server): switch it on.
+    assert_eq!(
+        property(&app, &id("schedule-verify"), "checked"),
+        json!(false),
+        "no scratch server: rehearsals start off"
+    );
+    app.click(&id("schedule-verify"));
     app.click(&id("schedule-save"));
     app.wait_for_text(
         "[data-testid=\"toast\"][data-kind=\"success\"]:last-child",
@@ -169,6 +177,12 @@ fn an_api_profile_signs_in_lists_and_creates_through_the_ui() {
         json!(true),
         "the schedule stays on"
     );
+    assert_eq!(
+        property(&app, &id("schedule-verify"), "checked"),
+        json!(true),
+        "the server now rehearses each scheduled backup"
+    );
+    app.wait_for_text(".schedule-status", "After each scheduled backup", LONG);
 }
 
 /// What the RYTHM platform answers a successful sign-in (DESIGN.md): a token whose claims

@@ -114,7 +114,7 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     assert_eq!(content(&app, &id("contents-table-count")), "8");
     assert!(content(&app, &id("contents-tenants")).contains(B));
     std::thread::sleep(Duration::from_millis(1500));
-    app.screenshot("23-contents");
+    app.screenshot("32-contents");
 
     // Restore part: from the contents panel, the picker with the same counts.
     app.click(&id("contents-restore-part"));
@@ -158,7 +158,7 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     assert_eq!(sessions_of(&db, B), "0", "a preview changes nothing");
     wait_idle(&app);
     std::thread::sleep(Duration::from_millis(1500));
-    app.screenshot("24-partial-preview");
+    app.screenshot("33-partial-preview");
 
     // The restore dialog's two steps, then the result.
     app.click(&id("partial-continue"));
@@ -171,7 +171,7 @@ fn contents_and_a_tenants_restore_through_the_ui() {
         vec![id("restore-modal").into()],
     );
     std::thread::sleep(Duration::from_millis(1500));
-    app.screenshot("25-partial-step1");
+    app.screenshot("34-partial-step1");
     confirm(&app, &db);
     assert_eq!(sessions_of(&db, B), "40", "B came back");
     assert_eq!(sessions_of(&db, A), "41", "A kept its new session");
@@ -183,7 +183,7 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     let safety = content(&app, &id("safety-backup-name"));
     assert!(safety.starts_with("pre-restore-tables-"), "{safety}");
     dismiss_toasts(&app);
-    app.screenshot("26-partial-complete");
+    app.screenshot("35-partial-complete");
 
     // Roll back: the same tenant's rows from the safety backup, through the same two steps.
     app.click(&id("rollback"));
@@ -193,7 +193,7 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     assert_eq!(sessions_of(&db, B), "0", "rolled back");
     assert_eq!(sessions_of(&db, A), "41");
     dismiss_toasts(&app);
-    app.screenshot("27-partial-rolled-back");
+    app.screenshot("36-partial-rolled-back");
     app.click(&id("restore-close"));
     app.wait_gone(&id("restore-modal"), LONG);
 }

@@ -283,4 +283,11 @@ fn the_rythm_platform_through_the_ui() {
     app.wait_until("the dialog to close", Duration::from_secs(5), || {
         !has_window(&app, "Save backup")
     });
+
+    // The platform's schedule says nothing of rehearsals: no switch for them, and the status
+    // says the server offers none.
+    app.click(&id("nav-schedule"));
+    app.find(&id("schedule-form"));
+    app.wait_for_text(".schedule-status", "Not offered by this server", LONG);
+    assert!(!app.exists(&id("schedule-verify")));
 }

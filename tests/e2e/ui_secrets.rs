@@ -72,7 +72,7 @@ fn ui_without_a_keychain_keeps_secrets_in_an_encrypted_file() {
     );
     assert!(note.contains("encrypted file"), "{note}");
     assert!(note.contains("no OS keychain is available"), "{note}");
-    app.screenshot("21-welcome-no-keychain");
+    app.screenshot("23-welcome-no-keychain");
 
     app.click(&id("add-profile"));
     app.find(&id("profile-form"));
@@ -92,7 +92,7 @@ fn ui_without_a_keychain_keeps_secrets_in_an_encrypted_file() {
     app.find(&id("master-password-repeat"));
     app.type_text(&id("master-password"), master);
     app.type_text(&id("master-password-repeat"), "something else");
-    app.screenshot("22-choose-master-password");
+    app.screenshot("24-choose-master-password");
     app.click(&id("unlock-submit"));
     app.wait_for_text(&id("unlock-modal"), "differ", Duration::from_secs(10));
     assert!(!app.config_dir().join("rythm-backup/secrets.vault").exists());
@@ -122,7 +122,7 @@ fn ui_without_a_keychain_keeps_secrets_in_an_encrypted_file() {
     assert!(summary.contains("no OS keychain is available"), "{summary}");
     assert!(is_disabled(&app, &id("move-to-keychain")));
     dismiss_toasts(&app);
-    app.screenshot("23-settings-encrypted-file");
+    app.screenshot("25-settings-encrypted-file");
 }
 
 /// Gives one master password, for preparing a file before the app starts.
@@ -209,7 +209,7 @@ fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
     );
     assert!(!error.contains("not the master password"), "{error}");
     app.find(&id("unlock-modal"));
-    app.screenshot("24-unlock");
+    app.screenshot("26-unlock");
     app.type_text(&id("master-password"), first);
     app.click(&id("unlock-submit"));
     app.wait_gone(&id("unlock-modal"), Duration::from_secs(30));
@@ -249,7 +249,7 @@ fn ui_unlock_dialog_change_of_master_password_and_move_to_the_keychain() {
 
     // Move to the OS keychain: one click.
     dismiss_toasts(&app);
-    app.screenshot("25-settings-move");
+    app.screenshot("27-settings-move");
     app.click(&id("move-to-keychain"));
     app.wait_for_text(
         &id("secret-store-summary"),
@@ -309,7 +309,7 @@ fn ui_a_move_by_another_program_is_never_undone_by_a_new_file() {
         Duration::from_secs(10),
     );
     let unlock_shown = app.exists(&id("unlock-modal"));
-    app.screenshot("26-secrets-moved");
+    app.screenshot("28-secrets-moved");
     app.click(&id("secrets-moved-close"));
     // Even a direct call with the old master password makes no file.
     let unlock = app.invoke("unlock_secrets", json!({ "password": master }));

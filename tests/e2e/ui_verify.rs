@@ -45,7 +45,7 @@ fn the_health_strip_and_the_verified_column() {
     assert!(strip.contains("more than 26 hours old"), "{strip}");
     assert!(strip.contains("no backup has been verified yet"), "{strip}");
     dismiss_toasts(&app);
-    app.screenshot("21-health-stale");
+    app.screenshot("29-health-stale");
 
     app.click(&id("create-backup"));
     // Retention (10 days) removes the old backup after the new one is stored.
@@ -75,7 +75,7 @@ fn the_health_strip_and_the_verified_column() {
     // The dialog fades in: its text shows once it is visible.
     let report = app.wait_for_text(&id("verify-tables"), "public.t", LONG);
     assert!(report.contains("250"), "{report}");
-    app.screenshot("22-verify-report");
+    app.screenshot("30-verify-report");
     app.click(&id("verify-report-close"));
     wait_idle(&app);
     dismiss_toasts(&app);
@@ -94,5 +94,5 @@ fn the_health_strip_and_the_verified_column() {
         "Backups are current and the last verification passed.",
         LONG,
     );
-    app.screenshot("23-verified");
+    app.screenshot("31-verified");
 }

@@ -1,5 +1,5 @@
 // The server's daily backup schedule (API mode): enabled, the time in local time and UTC,
-// retention days, last and next run.
+// retention days, whether each run is rehearsed (where the server offers it), last and next run.
 
 import * as api from "../api";
 import type { Profile } from "../state";
@@ -59,6 +59,18 @@ export function schedulePage(scope: Scope, profile: Profile): HTMLElement {
       required: true,
       hint: `${RETENTION_MIN}–${RETENTION_MAX} days. The server deletes older backups after each scheduled run, always keeping the newest.`,
     });
+    // Our server rehearses a restore of each scheduled backup when asked to; a server that
+    // says nothing of it (the RYTHM platform) does not, so no switch is offered there.
+    const rehearses = config.verify_after_backup ?? null;
+    const verify = rehearses === null ? null : toggle({ label: "Rehearse a restore of each scheduled backup", testid: "schedule-verify", checked: rehearses });
+    const verifyRow =
+      verify &&
+      h(
+        "div",
+        { class: "card-row" },
+        verify.root,
+        h("p", { class: "field-hint", text: "The server restores each new backup into a scratch database and compares every table's rows with those recorded at backup time. A backup that does not restore is reported like a failed backup." }),
+      );
     const save = button({ label: "Save schedule", variant: "primary", testid: "schedule-save", type: "submit" });
     const errorSlot = h("div");
     const updateUtc = (): void => {
@@ -84,10 +96,12 @@ export function schedulePage(scope: Scope, profile: Profile): HTMLElement {
             if (!utc) return time.input.focus();
             if (rp) return retention.input.focus();
             const update: ScheduleUpdate = { enabled: enabled.input.checked, schedule_time: utc, retention_days: Number(retention.input.value) };
+            if (verify) update.verify_after_backup = verify.input.checked;
             save.disabled = true;
             try {
               const saved = await api.setSchedule(profile.name, update);
-              toast({ kind: "success", title: "Schedule saved", message: saved.enabled ? `Daily at ${utcToLocal(saved.schedule_time, new Date())} (${shortTime(saved.schedule_time)} UTC), keeping ${saved.retention_days} days.` : "Daily backups are off." });
+              const rehearsal = saved.verify_after_backup ? " Each one is rehearsed." : "";
+              toast({ kind: "success", title: "Schedule saved", message: saved.enabled ? `Daily at ${utcToLocal(saved.schedule_time, new Date())} (${shortTime(saved.schedule_time)} UTC), keeping ${saved.retention_days} days.${rehearsal}` : "Daily backups are off." });
               renderForm(saved);
             } catch (err) {
               if ((err as { code?: string }).code === "auth_required") markSignedOut(profile.name);
@@ -99,6 +113,7 @@ export function schedulePage(scope: Scope, profile: Profile): HTMLElement {
       },
       h("div", { class: "card-row" }, enabled.root),
       h("div", { class: "grid-2 schedule-fields" }, time.root, retention.root),
+      verifyRow,
       errorSlot,
       h("div", { class: "form-actions" }, save),
     );
@@ -113,6 +128,7 @@ export function schedulePage(scope: Scope, profile: Profile): HTMLElement {
           ["Daily at", `${utcToLocal(config.schedule_time, now) ?? "—"} local · ${shortTime(config.schedule_time)} UTC`],
           ["Last run", when(config.last_run_at, now, false)],
           ["Next run", config.enabled ? when(config.next_run_at, now, true) : "Off"],
+          ["Rehearsal", rehearses === null ? "Not offered by this server" : rehearses ? "After each scheduled backup" : "Off"],
           ["Last changed", config.updated_at ? formatLocalDateTime(config.updated_at) : "—"],
         ],
         "facts facts-stacked",
