@@ -144,21 +144,37 @@ pub async fn set(ctx: &Ctx, profiles: &Profiles, args: ProfileNotifyArgs) -> Res
         webhook_target,
     };
     ctx.finish(&saved, |saved: &Saved| {
-        let s = saved.settings;
-        let webhook = match (&saved.webhook_target, s.webhook) {
-            (Some(target), _) => format!(", webhook to {target}"),
-            (None, true) => ", webhook".to_owned(),
-            (None, false) => String::new(),
-        };
         println!(
-            "{}: notifications on {} to {} recipient(s){}{}{webhook}",
+            "{}: notifications {}",
             saved.profile,
-            s.on.as_str(),
-            s.email_to.len(),
-            if s.smtp.is_some() { ", SMTP" } else { "" },
-            if s.acs_sender.is_some() { ", ACS" } else { "" },
+            describe(saved.settings, saved.webhook_target.as_deref())
         )
     })
     .await;
     Ok(())
+}
+
+/// Words for a profile's own notification settings (`profile notify`, `profile show`):
+/// when, how many recipients, which channels; a webhook by its host at most.
+pub fn describe(settings: &ProfileNotify, webhook_target: Option<&str>) -> String {
+    let webhook = match (webhook_target, settings.webhook) {
+        (Some(target), _) => format!(", webhook to {target}"),
+        (None, true) => ", webhook".to_owned(),
+        (None, false) => String::new(),
+    };
+    format!(
+        "on {} to {} recipient(s){}{}{webhook}",
+        settings.on.as_str(),
+        settings.email_to.len(),
+        if settings.smtp.is_some() {
+            ", SMTP"
+        } else {
+            ""
+        },
+        if settings.acs_sender.is_some() {
+            ", ACS"
+        } else {
+            ""
+        },
+    )
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use rythm_backup_core::engine::PLATFORM_FORMAT;
+use rythm_backup_core::notify::settings::{NotifyProfiles, ProfileNotify};
 use rythm_backup_core::profile::{
     DatabaseSettings, Profile, ProfileMode, ProfileSettings, Profiles, StorageSettings,
 };
@@ -45,6 +46,7 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
         ProfileAction::Show { name } => {
             let mut view = ProfileView::of(&profiles, profiles.get(&name)?);
             view.secret_store = Some(profiles.keychain().info());
+            view.notifications = Some(NotifyProfiles::beside(&profiles).get(&name)?);
             ctx.finish(&view, |v| {
                 println!("{} ({} mode): {}", v.profile.name, v.mode, v.location);
                 if let Some(user) = &v.signed_in_as {
@@ -52,6 +54,17 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
                 }
                 for (what, stored) in &v.secrets {
                     println!("{what}: {}", if *stored { "stored" } else { "not stored" });
+                }
+                match &v.notifications {
+                    Some(Some(settings)) => println!(
+                        "Notifications: {}",
+                        super::profile_notify::describe(settings, None)
+                    ),
+                    Some(None) => println!(
+                        "Notifications: from the environment (none set for this profile; see \
+                         rythm-backup profile notify)"
+                    ),
+                    None => {}
                 }
                 if let Some(store) = &v.secret_store {
                     println!("Secret store: {}", store.summary);
@@ -67,7 +80,7 @@ pub async fn profile(ctx: &Ctx, action: ProfileAction) -> Result<(), Error> {
         }
         ProfileAction::Notify(args) => super::profile_notify::set(ctx, &profiles, args).await,
         ProfileAction::Remove { name } => {
-            rythm_backup_core::notify::settings::NotifyProfiles::beside(&profiles).remove(&name)?;
+            NotifyProfiles::beside(&profiles).remove(&name)?;
             let removed = profiles.remove(&name)?;
             if !removed {
                 return Err(Error::InvalidInput(format!(
@@ -98,6 +111,10 @@ struct ProfileView {
     /// `show` only: where the secrets are kept, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_store: Option<SecretStoreInfo>,
+    /// `show` only: the profile's own notification settings (null: the environment's);
+    /// their secrets stay in the store, a webhook shows only that it is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notifications: Option<Option<ProfileNotify>>,
 }
 
 impl ProfileView {
@@ -151,6 +168,7 @@ impl ProfileView {
             signed_in_as,
             secrets,
             secret_store: None,
+            notifications: None,
         }
     }
 }

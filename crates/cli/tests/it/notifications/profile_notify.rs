@@ -1,7 +1,7 @@
 //! `profile notify` from the real binary: a profile's webhook URL is a secret (Slack's and
 //! Teams' carry their key in the path), refused on the command line, read from stdin, kept
 //! in the keychain rather than `notify.json` and never printed whole, while notifications
-//! still reach the whole URL; many `profile notify` processes at once lose no profile's
+//! still reach the whole URL (`profile show` says only that one is set); many `profile notify` processes at once lose no profile's
 //! settings.
 
 use std::io::Write;
@@ -146,6 +146,21 @@ fn a_profiles_webhook_url_stays_out_of_argv_files_and_output() {
     let requests = hook.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(requests[0].target, format!("/services/T0/{key}"));
+
+    // `profile show` tells the profile's settings, the webhook only as set.
+    let shown = cli.run(&["profile", "show", &profile, "--json"]);
+    assert_eq!(shown.code, Some(0), "{shown:#?}");
+    assert!(!shown.stdout.contains(&key), "{shown:#?}");
+    let view: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(view["notifications"]["on"], "failure", "{view}");
+    assert_eq!(view["notifications"]["webhook"], true, "{view}");
+    let text = cli.run(&["profile", "show", &profile]);
+    assert!(
+        text.stdout
+            .contains("Notifications: on failure to 0 recipient(s), webhook"),
+        "{text:#?}"
+    );
+    assert!(!text.stdout.contains(&key), "{text:#?}");
 }
 
 /// Each process reads `notify.json`, changes its profile and replaces the file: without the
