@@ -9,6 +9,7 @@ mod job_run;
 mod json_file;
 mod logging;
 mod os_notify;
+mod reads;
 mod save_dialog;
 mod state;
 mod updater;

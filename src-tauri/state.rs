@@ -22,6 +22,8 @@ pub struct AppState {
     pub profiles: Profiles,
     pub paths: AppPaths,
     pub jobs: Jobs,
+    /// Reads that take no slot but stop when the front end asks (a backup's contents).
+    pub reads: crate::reads::Reads,
     /// Serialises writes to the app's own JSON files (activity, local copies, settings).
     pub files: Mutex<()>,
 }
@@ -54,6 +56,7 @@ impl AppState {
             profiles,
             paths,
             jobs: Jobs::default(),
+            reads: Default::default(),
             files: Mutex::new(()),
         }
     }
@@ -271,7 +274,7 @@ impl Drop for JobGuard {
     }
 }
 
-fn checked_job_id(id: String) -> UiResult<String> {
+pub(crate) fn checked_job_id(id: String) -> UiResult<String> {
     let ok = (1..=64).contains(&id.len())
         && id
             .bytes()

@@ -343,7 +343,11 @@ pub async fn prune(
 /// ends with a `cancelled` error.
 #[tauri::command]
 pub async fn cancel_job(state: State<'_, AppState>, job_id: String) -> UiResult<bool> {
-    Ok(state.jobs.cancel(&job_id))
+    // The id names a job or a read (contents); both registries remember an id they do not
+    // know yet, in case the cancel overtook the command that starts it.
+    let read = state.reads.cancel(&job_id);
+    let job = state.jobs.cancel(&job_id);
+    Ok(read || job)
 }
 
 #[tauri::command]

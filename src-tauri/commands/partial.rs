@@ -7,7 +7,7 @@ use rythm_backup_core::backups::Backups;
 use rythm_backup_core::catalog::contents::BackupContents;
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::partial::{PartialRestoreOutcome, PartialSelection, SelectionText};
-use rythm_backup_core::{BackupName, Cancel, Error, JobEvent, Progress};
+use rythm_backup_core::{BackupName, Error, JobEvent, Progress};
 use serde::Deserialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -56,19 +56,23 @@ impl PartialRestoreInput {
 }
 
 /// What a stored backup holds, with rows per value of `tenant_column` (default
-/// `tenant_id`). Reads the backup once; changes nothing, so it takes no job slot.
+/// `tenant_id`). Reads the backup once; changes nothing, so it takes no job slot; a
+/// `readId` lets the front end stop it.
 #[tauri::command]
 pub async fn backup_contents(
     state: State<'_, AppState>,
     profile: String,
     name: String,
     tenant_column: Option<String>,
+    read_id: Option<String>,
 ) -> UiResult<BackupContents> {
     let name = BackupName::parse(&name).map_err(Error::from)?;
     let column = tenant_column.unwrap_or_else(|| "tenant_id".to_owned());
+    // `cancel_job(readId)` stops the read (the dialog that asked for it was closed).
+    let read = state.reads.start(read_id)?;
     let backups = state.profiles.open(&profile).await?;
     Ok(backups
-        .contents(&name, Some(&column), &Progress::none(), &Cancel::new())
+        .contents(&name, Some(&column), &Progress::none(), &read.cancel)
         .await?)
 }
 

@@ -116,6 +116,24 @@ fn contents_and_a_tenants_restore_through_the_ui() {
     std::thread::sleep(Duration::from_millis(1500));
     app.screenshot("32-contents");
 
+    // A dialog closed while its read runs stops it by the read's id; a cancel can even
+    // overtake the command (then the read starts stopped), and a stopped read says so.
+    assert_eq!(
+        app.invoke(
+            "cancel_job",
+            serde_json::json!({"jobId": "contents-e2e-closed"})
+        ),
+        Ok(serde_json::json!(false)),
+        "no read of that id runs yet"
+    );
+    let stopped = app
+        .invoke(
+            "backup_contents",
+            serde_json::json!({"profile": "tenants", "name": name, "readId": "contents-e2e-closed"}),
+        )
+        .expect_err("a stopped read");
+    assert_eq!(stopped["code"], "cancelled", "{stopped}");
+
     // Restore part: from the contents panel, the picker with the same counts.
     app.click(&id("contents-restore-part"));
     app.find(&id("partial-modal"));

@@ -156,9 +156,17 @@ export const backupFreshness = (profile: string): Promise<Freshness> => call("ba
 export const verifyBackup = (profile: string, name: string, jobId: string, onEvent: OnJobEvent): Promise<VerifyOutcome> =>
   call("verify_backup", { profile, name, jobId, onEvent: channel(onEvent) });
 
-/** What a backup holds, with rows per value of `tenantColumn` (default `tenant_id`). */
-export const backupContents = (profile: string, name: string, tenantColumn?: string): Promise<BackupContents> =>
-  call("backup_contents", tenantColumn === undefined ? { profile, name } : { profile, name, tenantColumn });
+/**
+ * What a backup holds, with rows per value of `tenantColumn` (default `tenant_id`). The read
+ * streams the whole backup: when `signal` aborts (its dialog closed) the app stops it.
+ */
+export function backupContents(profile: string, name: string, tenantColumn?: string, signal?: AbortSignal): Promise<BackupContents> {
+  const readId = `contents-${newJobId()}`;
+  const stop = (): void => void cancelJob(readId).catch(() => undefined);
+  signal?.addEventListener("abort", stop, { once: true });
+  const args = tenantColumn === undefined ? { profile, name, readId } : { profile, name, tenantColumn, readId };
+  return call<BackupContents>("backup_contents", args).finally(() => signal?.removeEventListener("abort", stop));
+}
 
 /** Chosen tables or one tenant's rows; `dryRun` previews and changes nothing. */
 export const partialRestore = (

@@ -17,12 +17,14 @@ import { openPartialRestore } from "./partialRestore";
 import "./partial.css";
 
 export function openContents(profile: Profile, entry: BackupEntry, server: string, features: RestoreFeatures | null): void {
-  const modal = openModal({ title: "What this backup holds", subtitle: entry.name, testid: "contents-modal", size: "lg" });
+  // Closing the dialog before the backup is read stops the read (it may be gigabytes).
+  const reading = new AbortController();
+  const modal = openModal({ title: "What this backup holds", subtitle: entry.name, testid: "contents-modal", size: "lg", onClose: () => reading.abort() });
   const close = button({ label: "Close", variant: "secondary", testid: "contents-close", onClick: () => modal.close() });
   modal.setBody(h("div", { class: "loading-line", testid: "contents-loading" }, spinner(), h("span", { text: "Reading the backup… (nothing is restored)" })));
   modal.setFooter(close);
   api
-    .backupContents(profile.name, entry.name)
+    .backupContents(profile.name, entry.name, undefined, reading.signal)
     .then((contents) => {
       const part = button({ label: "Restore part…", variant: "primary", icon: "restore", testid: "contents-restore-part" });
       setDisabled(part, jobBlocker(profile.name) ?? partialUnavailable(features, server, "partial"));

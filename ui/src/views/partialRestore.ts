@@ -32,7 +32,9 @@ import "./partial.css";
 const ALL_ROWS = "";
 
 export function openPartialRestore(profile: Profile, entry: BackupEntry, server: string, known?: BackupContents): void {
-  const modal = openModal({ title: "Restore part of a backup", subtitle: entry.name, testid: "partial-modal", size: "lg", tone: "danger" });
+  // Closing the dialog before the backup is read stops the read.
+  const reading = new AbortController();
+  const modal = openModal({ title: "Restore part of a backup", subtitle: entry.name, testid: "partial-modal", size: "lg", tone: "danger", onClose: () => reading.abort() });
   const scope = new Scope();
   const originalClose = modal.close.bind(modal);
   modal.close = () => {
@@ -43,7 +45,7 @@ export function openPartialRestore(profile: Profile, entry: BackupEntry, server:
   modal.setFooter(cancel);
   modal.setBody(h("div", { class: "loading-line", testid: "partial-loading" }, spinner(), h("span", { text: "Reading what the backup holds…" })));
   const features = api.restoreFeatures(profile.name).catch((): RestoreFeatures => ALL_FEATURES);
-  const contents = known ? Promise.resolve(known) : api.backupContents(profile.name, entry.name);
+  const contents = known ? Promise.resolve(known) : api.backupContents(profile.name, entry.name, undefined, reading.signal);
   Promise.all([contents, features])
     .then(([c, f]) => {
       const unavailable = partialUnavailable(f, server, "partial");
