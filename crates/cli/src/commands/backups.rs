@@ -114,19 +114,7 @@ pub async fn restore(
         return Ok(summary.database);
     }
     let engine = direct(backups, "restore with --file, --target-db or --create")?;
-    let source = match (args.name, args.file) {
-        (Some(name), None) => RestoreSource::Stored(BackupName::parse(&name)?),
-        (None, Some(file)) => RestoreSource::File(file),
-        _ => {
-            return Err(Error::InvalidInput(
-                "give either a backup name or --file PATH".into(),
-            ))
-        }
-    };
-    let target = args
-        .target_db
-        .map(|t| resolve_target(engine, &t))
-        .transpose()?;
+    let (source, target) = source_and_target(engine, args.name, args.file, args.target_db)?;
     let options = RestoreOptions {
         target,
         create: args.create,
@@ -196,8 +184,29 @@ pub async fn verify(
     Ok(outcome)
 }
 
+/// What a direct-mode restore (full or partial) reads, a stored backup's name or `--file`,
+/// and where it writes, `--target-db` if given.
+pub(super) fn source_and_target(
+    engine: &Engine,
+    name: Option<String>,
+    file: Option<PathBuf>,
+    target_db: Option<String>,
+) -> Result<(RestoreSource, Option<DbTarget>), Error> {
+    let source = match (name, file) {
+        (Some(name), None) => RestoreSource::Stored(BackupName::parse(&name)?),
+        (None, Some(file)) => RestoreSource::File(file),
+        _ => {
+            return Err(Error::InvalidInput(
+                "give either a backup name or --file PATH".into(),
+            ))
+        }
+    };
+    let target = target_db.map(|t| resolve_target(engine, &t)).transpose()?;
+    Ok((source, target))
+}
+
 /// `--target-db`: a postgresql:// URL, or a database name on the configured server.
-pub(super) fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
+fn resolve_target(engine: &Engine, value: &str) -> Result<DbTarget, Error> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
         let target =
             DbTarget::parse(value).map_err(|e| Error::Config(format!("--target-db: {e}")))?;

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use rythm_backup_core::backups::Backups;
 use rythm_backup_core::engine::RestoreOptions;
 use rythm_backup_core::jobs::contents::ContentsSource;
-use rythm_backup_core::jobs::restore::RestoreSource;
 use rythm_backup_core::{BackupName, Error};
 
-use super::backups::resolve_target;
+use super::backups::source_and_target;
 use super::Ctx;
 use crate::args::RestoreArgs;
 use crate::open::direct;
@@ -76,19 +75,7 @@ pub async fn restore(
     }
     let outcome = if needs_engine {
         let engine = direct(backups, "a partial restore with --file or --target-db")?;
-        let source = match (args.name, args.file) {
-            (Some(name), None) => RestoreSource::Stored(BackupName::parse(&name)?),
-            (None, Some(file)) => RestoreSource::File(file),
-            _ => {
-                return Err(Error::InvalidInput(
-                    "give either a backup name or --file PATH".into(),
-                ))
-            }
-        };
-        let target = args
-            .target_db
-            .map(|t| resolve_target(engine, &t))
-            .transpose()?;
+        let (source, target) = source_and_target(engine, args.name, args.file, args.target_db)?;
         let options = RestoreOptions {
             target,
             confirm,

@@ -149,17 +149,7 @@ impl Transaction {
             // transaction is rolled back, unless it was left before.
             return Err(self.failed());
         }
-        let Transaction {
-            psql,
-            input,
-            output,
-            target,
-        } = self;
-        drop(input);
-        let waited = psql.wait();
-        let printed = output
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
+        let (target, waited, printed) = self.end_input();
         if let Err(e) = waited {
             return Err(failed_near_commit(&target, e, commit_line));
         }
@@ -172,6 +162,14 @@ impl Transaction {
         if self.input.write_all(b"ROLLBACK;\n").is_err() {
             return Err(self.failed());
         }
+        let (target, waited, printed) = self.end_input();
+        waited.map_err(|e| restore_failed(&target, Some(e)))?;
+        Ok(printed)
+    }
+
+    /// Closes psql's input after the last statement, waits for it to end and collects what
+    /// it printed: the target, psql's exit, and its output.
+    fn end_input(self) -> (DbTarget, Result<String, ChildError>, Vec<u8>) {
         let Transaction {
             psql,
             input,
@@ -183,8 +181,7 @@ impl Transaction {
         let printed = output
             .map(|h| h.join().unwrap_or_default())
             .unwrap_or_default();
-        waited.map_err(|e| restore_failed(&target, Some(e)))?;
-        Ok(printed)
+        (target, waited, printed)
     }
 }
 
