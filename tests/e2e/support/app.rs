@@ -6,6 +6,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -19,6 +20,14 @@ pub const APP_BINARY: &str = env!("CARGO_BIN_EXE_rythm-backup-admin");
 
 /// How long `find`, `click` and the `wait_*` helpers wait by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
+
+/// Held while an app starts, so apps start one at a time. WebKitWebDriver picks the port of
+/// the app's inspector server by binding port 0 and letting it go, and the app binds it a
+/// moment later: two drivers starting together were seen (CI, two `ui_secrets` tests) to hand
+/// the same port to two apps, so both sessions reached one app ("WebKitWebContext already has
+/// an active automation session") and both tests timed out. Once the page has loaded, the
+/// app holds its port and the next one may start.
+static STARTING: Mutex<()> = Mutex::new(());
 
 /// How to start the app: extra environment variables on top of an isolated home, and which
 /// binary (default: `APP_BINARY`).
@@ -77,6 +86,10 @@ impl App {
     /// Starts the app with its own config, data and download folders in a temp dir (see
     /// `config_dir`, `data_dir`, `downloads_dir`) plus `options`' variables.
     pub fn start_with(options: AppOptions) -> App {
+        // A test that panicked while starting poisons the lock; the next start is still fine.
+        let _one_at_a_time = STARTING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let display = Display::start();
         let home = match options.home {
             Some(home) => home,
