@@ -195,6 +195,11 @@ fn the_rythm_platform_through_the_ui() {
     app.click(&id("restore-close"));
     app.wait_gone(&id("restore-modal"), LONG);
     wait_idle(&app);
+    // The list refreshes after a restore: click once it has (a row re-rendered under the
+    // click would take it).
+    app.wait_until("the list to refresh", LONG, || {
+        app.exists(".table-wrap[aria-busy=\"false\"]")
+    });
 
     // A download whose save dialog is still open: Cancel clears the job at once and closes
     // the dialog.

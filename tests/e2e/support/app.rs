@@ -365,9 +365,39 @@ impl App {
         let started = Instant::now();
         while !done() {
             if started.elapsed() > timeout {
-                panic!("timed out after {timeout:?} waiting for {what}");
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}{}",
+                    self.failure_picture()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A screenshot of the window as it was when a wait gave up, named in the panic message
+    /// so a failure in CI can be seen, not guessed.
+    fn failure_picture(&self) -> String {
+        let Ok(png) = self.session.screenshot() else {
+            return String::new();
+        };
+        let dir = screenshots_dir().join("failures");
+        let path = dir.join(format!(
+            "{}-{}.png",
+            std::thread::current()
+                .name()
+                .unwrap_or("test")
+                .replace("::", "-"),
+            std::process::id()
+        ));
+        let text = self
+            .session
+            .execute("return document.body.innerText.slice(0, 2000)", vec![])
+            .ok()
+            .and_then(|text| text.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png)) {
+            Ok(()) => format!(" (the window then: {}; its text:\n{text})", path.display()),
+            Err(_) => format!(" (the page's text then:\n{text})"),
         }
     }
 
